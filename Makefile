@@ -1,0 +1,125 @@
+# era-tools. `make demo` and `make check` are the two commands a new machine needs.
+SHELL := /bin/bash
+export LC_ALL := C
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+INCLUDEDIR ?= $(PREFIX)/include
+LIBDIR ?= $(PREFIX)/lib
+DESTDIR ?=
+VERSION := 0.1.0
+
+CC ?= cc
+CXX ?= c++
+PYTHON ?= /usr/bin/python3
+OPT ?= -O2
+WARN := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CFLAGS ?= $(OPT) -g
+CXXFLAGS ?= $(OPT) -g
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DERA_TOOLS_VERSION='"$(VERSION)"' $(WARN) -I. $(CFLAGS) $(SANFLAGS)
+ALL_CXXFLAGS := -std=gnu++17 -D_GNU_SOURCE $(WARN) -I. $(CXXFLAGS) $(SANFLAGS)
+LDFLAGS ?=
+B ?= build
+
+XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
+XML_LIBS := $(shell pkg-config --libs libxml-2.0 2>/dev/null || echo -lxml2)
+BLKID_LIBS := -lblkid
+
+LIBPD_SRC := $(sort $(wildcard libpd/*.c))
+FORMAT_SRC := $(sort $(wildcard format/*.c))
+XML_SRC := $(sort $(wildcard xml/*.c))
+TOOLS := $(patsubst tools/%.c,%,$(sort $(wildcard tools/era_*.c)))
+TOOL_COMMON := $(sort $(filter-out tools/era_%.c,$(wildcard tools/*.c)))
+TEST_SRC := $(sort $(wildcard tests/unit/*.cc))
+
+LIBPD_OBJ := $(LIBPD_SRC:%.c=$(B)/%.o)
+FORMAT_OBJ := $(FORMAT_SRC:%.c=$(B)/%.o)
+XML_OBJ := $(XML_SRC:%.c=$(B)/%.o)
+TOOL_COMMON_OBJ := $(TOOL_COMMON:%.c=$(B)/%.o)
+BINS := $(TOOLS:%=bin/%)
+
+DEPS_PKGS := build-essential pkg-config libxml2-dev libxml2-utils libexpat1-dev libblkid-dev \
+	libgtest-dev python3-pytest xz-utils
+KERNEL_PKGS := qemu-system-x86 busybox-static cpio dmsetup
+
+.PHONY: all deps deps-kernel demo check check-unit check-integration check-asan check-kernel \
+	check-kernel-fast fixtures bench fuzz clean install uninstall static
+
+all: $(BINS) bin/era_check.static
+
+deps:
+	@missing=""; for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+deps-kernel:
+	@missing=""; for p in $(KERNEL_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(XML_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libpd.a: $(LIBPD_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+$(B)/libera.a: $(FORMAT_OBJ) $(XML_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+bin/%: $(B)/tools/%.o $(TOOL_COMMON_OBJ) $(B)/libera.a $(B)/libpd.a
+	@mkdir -p bin
+	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(XML_LIBS) $(BLKID_LIBS) -lpthread
+
+# era_check for initramfs: libc alone, statically linked.
+bin/era_check.static: $(B)/tools/era_check.o $(TOOL_COMMON_OBJ) $(B)/libera.a $(B)/libpd.a
+	@mkdir -p bin
+	$(CC) -static $(LDFLAGS) -o $@ $(B)/tools/era_check.o $(TOOL_COMMON_OBJ) $(B)/libera.a $(B)/libpd.a -lpthread
+
+era_check.static static: bin/era_check.static
+
+# Unit tests: GoogleTest through the C shim header tests/unit/shim.h.
+$(B)/tests/%.o: tests/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) $(XML_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/unit_tests: $(TEST_SRC:%.cc=$(B)/%.o) $(B)/libera.a $(B)/libpd.a
+	$(CXX) $(SANFLAGS) -o $@ $^ -lgtest -lgtest_main $(XML_LIBS) $(BLKID_LIBS) -lpthread
+
+check-unit: $(B)/unit_tests
+	$(B)/unit_tests
+
+check-integration: $(BINS)
+	$(PYTHON) -m pytest -q tests/integration
+
+check: deps
+	$(MAKE) all $(B)/unit_tests
+	$(MAKE) check-unit
+	$(MAKE) check-integration
+
+check-asan:
+	$(MAKE) B=build-asan SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPT=-O1 \
+		$(BINS:bin/%=build-asan/bin/%) build-asan/unit_tests
+	ASAN_OPTIONS=detect_leaks=1 build-asan/unit_tests
+	ERA_TOOLS_BIN=build-asan/bin $(PYTHON) -m pytest -q tests/integration
+
+build-asan/bin/%: build-asan/tools/%.o $(TOOL_COMMON:%.c=build-asan/%.o) build-asan/libera.a build-asan/libpd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -o $@ $^ $(XML_LIBS) $(BLKID_LIBS) -lpthread
+
+demo: deps all
+	@bash tests/demo.sh
+
+clean:
+	rm -rf build build-asan bin
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,82 @@
+#include <stdio.h>
+#include <string.h>
+#include "era_check.h"
+
+#define MAX_ERA_LISTED 10
+
+struct check {
+	const struct era_check_opts *o;
+	struct era_check_result *res;
+	uint32_t current_era;
+	uint64_t nr_future;
+};
+
+static int on_problem(void *ctx, const struct era_report *r)
+{
+	struct check *c = ctx;
+
+	c->res->nr[era_problem_info(r->id)->severity]++;
+	if (c->o->report)
+		c->o->report(c->o->ctx, r);
+	return 0; /* a check goes on to find everything it can */
+}
+
+static int on_sb(void *ctx, const struct era_sb *sb)
+{
+	struct check *c = ctx;
+
+	c->res->sb = *sb;
+	c->res->sb_ok = 1;
+	c->current_era = sb->current_era;
+	return 0;
+}
+
+static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t n)
+{
+	struct check *c = ctx;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t era = pd_get32((const char *)values + 4 * i);
+
+		if (era > c->current_era && c->nr_future++ < MAX_ERA_LISTED) {
+			struct era_report r = { .id = ERA_P_ERA_FUTURE, .block = PD_NO_BLOCK };
+			snprintf(r.detail, sizeof(r.detail), "era array: block %llu has era %u, current era is %u",
+				 (unsigned long long)(first + i), era, c->current_era);
+			on_problem(c, &r);
+		}
+	}
+	return 0;
+}
+
+int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct era_check_result *res,
+		       struct pd_err *e)
+{
+	struct check c = { .o = o, .res = res };
+	struct era_visitor v = {
+		.ctx = &c, .superblock = on_sb, .era_block = on_era_block, .problem = on_problem,
+	};
+	struct era_walk_opts wo = {
+		.sb_location = ERA_SUPERBLOCK_LOCATION,
+		.flags = o->super_block_only ? ERA_WALK_SB_ONLY : ERA_WALK_CHECK_REFS,
+	};
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	r = era_walk(bm, &wo, &v, e);
+	if (c.nr_future > MAX_ERA_LISTED) {
+		struct era_report rep = { .id = ERA_P_ERA_FUTURE, .block = PD_NO_BLOCK };
+		snprintf(rep.detail, sizeof(rep.detail), "era array: %llu more blocks with eras after the current era",
+			 (unsigned long long)(c.nr_future - MAX_ERA_LISTED));
+		on_problem(&c, &rep);
+	}
+	if (r && !res->sb_ok)
+		return 0; /* the superblock problem was reported */
+	if (r) {
+		res->walk_error = r;
+		if (e && e->code == PD_E_NOMEM)
+			return r;
+		if (!res->nr[ERA_SEV_FATAL])
+			res->nr[ERA_SEV_FATAL]++;
+	}
+	return 0;
+}

@@ -1,0 +1,52 @@
+/* dm-era on-disk structures (drivers/md/dm-era-target.c). */
+#ifndef ERA_DISK_H
+#define ERA_DISK_H
+#include <stddef.h>
+#include "../libpd/disk.h"
+
+#define ERA_MAGIC 2126579579ull
+#define ERA_VERSION 1u
+#define ERA_CSUM_XOR_SB 146538381u
+#define ERA_SUPERBLOCK_LOCATION 0u
+#define ERA_UUID_LEN 16u
+#define ERA_METADATA_BLOCK_SECTORS 8u
+
+struct era_disk_sb {
+	le32 csum;
+	le32 flags;
+	le64 blocknr;
+	uint8_t uuid[ERA_UUID_LEN];
+	le64 magic;
+	le32 version;
+	uint8_t metadata_space_map_root[PD_SM_ROOT_SIZE];
+	le32 data_block_size;
+	le32 metadata_block_size;
+	le32 nr_blocks;
+	le32 current_era;
+	le32 current_writeset_nr_bits;
+	le64 current_writeset_root;
+	le64 writeset_tree_root;
+	le64 era_array_root;
+	le64 metadata_snap;
+} __attribute__((packed));
+_Static_assert(sizeof(struct era_disk_sb) == 224, "era superblock");
+_Static_assert(offsetof(struct era_disk_sb, magic) == 32, "magic");
+_Static_assert(offsetof(struct era_disk_sb, version) == 40, "version");
+_Static_assert(offsetof(struct era_disk_sb, metadata_space_map_root) == 44, "sm root");
+_Static_assert(offsetof(struct era_disk_sb, data_block_size) == 172, "data_block_size");
+_Static_assert(offsetof(struct era_disk_sb, nr_blocks) == 180, "nr_blocks");
+_Static_assert(offsetof(struct era_disk_sb, current_era) == 184, "current_era");
+_Static_assert(offsetof(struct era_disk_sb, current_writeset_nr_bits) == 188, "cws nr_bits");
+_Static_assert(offsetof(struct era_disk_sb, current_writeset_root) == 192, "cws root");
+_Static_assert(offsetof(struct era_disk_sb, writeset_tree_root) == 200, "writeset tree");
+_Static_assert(offsetof(struct era_disk_sb, era_array_root) == 208, "era array");
+_Static_assert(offsetof(struct era_disk_sb, metadata_snap) == 216, "metadata snap");
+
+/* Value of the writeset tree (key = era). */
+struct era_disk_writeset {
+	le32 nr_bits;
+	le64 root;
+} __attribute__((packed));
+_Static_assert(sizeof(struct era_disk_writeset) == 12, "writeset value");
+
+#endif

@@ -1,0 +1,41 @@
+#include "era_problem.h"
+
+static const struct era_problem_info table[ERA_P_COUNT] = {
+	{ ERA_P_SB, "superblock", ERA_SEV_FATAL, "superblock is unusable" },
+	{ ERA_P_SNAP_SB, "metadata_snap", ERA_SEV_FATAL, "metadata snapshot superblock is unusable" },
+	{ ERA_P_WS_TREE, "writeset_tree", ERA_SEV_FATAL, "writeset tree is damaged" },
+	{ ERA_P_WS_CURRENT_DUP, "writeset_current_dup", ERA_SEV_FATAL,
+	  "writeset tree holds an archived writeset for the current era" },
+	{ ERA_P_WS_ERA_FUTURE, "writeset_future_era", ERA_SEV_FATAL,
+	  "archived writeset is newer than the current era" },
+	{ ERA_P_WS_BITSET, "writeset_bitset", ERA_SEV_FATAL, "writeset bitset is damaged" },
+	{ ERA_P_WS_TOO_LARGE, "writeset_too_large", ERA_SEV_FATAL,
+	  "writeset is larger than the metadata device could hold" },
+	{ ERA_P_WS_NR_BITS, "writeset_nr_bits", ERA_SEV_INFO,
+	  "writeset size differs from the device size (the origin was resized)" },
+	{ ERA_P_ERA_ARRAY, "era_array", ERA_SEV_FATAL, "era array is damaged" },
+	{ ERA_P_ERA_FUTURE, "era_future", ERA_SEV_FATAL, "era array holds an era newer than the current era" },
+	{ ERA_P_SM, "space_map", ERA_SEV_FATAL, "metadata space map is damaged" },
+	{ ERA_P_SM_MISSING, "space_map_missing_ref", ERA_SEV_FATAL,
+	  "space map counts fewer references than the metadata holds" },
+	{ ERA_P_SM_LEAK, "space_map_leak", ERA_SEV_NONFATAL, "space map counts references nothing holds (leaked blocks)" },
+	{ ERA_P_SM_NR_ALLOCATED, "space_map_nr_allocated", ERA_SEV_NONFATAL,
+	  "space map nr_allocated disagrees with its bitmaps" },
+	{ ERA_P_SM_NR_FREE, "space_map_nr_free", ERA_SEV_NONFATAL,
+	  "space map index nr_free disagrees with its bitmap" },
+};
+
+const struct era_problem_info *era_problem_info(enum era_problem_id id)
+{
+	return (unsigned)id < ERA_P_COUNT ? &table[id] : &table[ERA_P_SB];
+}
+
+const char *era_severity_name(enum era_severity s)
+{
+	switch (s) {
+	case ERA_SEV_FATAL: return "error";
+	case ERA_SEV_NONFATAL: return "non-fatal error";
+	case ERA_SEV_INFO: return "note";
+	}
+	return "error";
+}

@@ -1,0 +1,48 @@
+/* Every problem a check can find: one table of ids, severities and texts. */
+#ifndef ERA_PROBLEM_H
+#define ERA_PROBLEM_H
+#include <stdint.h>
+
+enum era_severity {
+	ERA_SEV_FATAL,      /* metadata unusable or lying: exit 1 */
+	ERA_SEV_NONFATAL,   /* e.g. leaked blocks: exit 1 unless --ignore-non-fatal-errors */
+	ERA_SEV_INFO,       /* worth saying, never an error */
+};
+
+enum era_problem_id {
+	ERA_P_SB,              /* superblock unusable */
+	ERA_P_SNAP_SB,         /* metadata snapshot superblock unusable */
+	ERA_P_WS_TREE,         /* writeset tree damaged */
+	ERA_P_WS_CURRENT_DUP,  /* writeset tree holds the current era */
+	ERA_P_WS_ERA_FUTURE,   /* archived writeset newer than the current era */
+	ERA_P_WS_BITSET,       /* a writeset's bitset damaged */
+	ERA_P_WS_TOO_LARGE,    /* nr_bits impossible for the device */
+	ERA_P_WS_NR_BITS,      /* writeset size differs from nr_blocks (resize) */
+	ERA_P_ERA_ARRAY,       /* era array damaged */
+	ERA_P_ERA_FUTURE,      /* era array entry newer than the current era */
+	ERA_P_SM,              /* space map unreadable or inconsistent */
+	ERA_P_SM_MISSING,      /* space map counts fewer references than exist */
+	ERA_P_SM_LEAK,         /* space map counts more references than exist */
+	ERA_P_SM_NR_ALLOCATED, /* nr_allocated disagrees with the bitmaps */
+	ERA_P_SM_NR_FREE,      /* an index entry's nr_free disagrees with its bitmap */
+	ERA_P_COUNT
+};
+
+struct era_problem_info {
+	enum era_problem_id id;
+	const char *tag;          /* stable name, for JSON and tests */
+	enum era_severity severity;
+	const char *text;         /* what it means, for humans */
+};
+
+const struct era_problem_info *era_problem_info(enum era_problem_id id);
+const char *era_severity_name(enum era_severity s);
+
+/* One finding: which problem, the block it concerns and the detail. */
+struct era_report {
+	enum era_problem_id id;
+	uint64_t block;           /* PD_NO_BLOCK if none */
+	char detail[240];
+};
+
+#endif

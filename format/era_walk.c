@@ -1,0 +1,377 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../libpd/bitset.h"
+#include "era_walk.h"
+
+#define MAX_LISTED 10 /* space map mismatches named one by one, per kind */
+
+struct walk {
+	struct pd_bm *bm;
+	const struct era_visitor *v;
+	const struct era_walk_opts *o;
+	struct era_sb sb;
+	enum era_problem_id phase;   /* what libpd damage is reported as */
+	struct pd_refs refs;
+	int counting;
+	/* writesets collected from the tree */
+	struct era_writeset_info *ws;
+	size_t nr_ws, cap_ws;
+	uint64_t ws_limit;
+	/* space map comparison */
+	uint64_t sm_allocated;
+	uint64_t nr_missing, nr_leaked, nr_free_bad;
+	struct pd_err *e;
+};
+
+static int problem(struct walk *w, enum era_problem_id id, uint64_t block, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int problem(struct walk *w, enum era_problem_id id, uint64_t block, const char *fmt, ...)
+{
+	struct era_report r = { .id = id, .block = block };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r.detail, sizeof(r.detail), fmt, ap);
+	va_end(ap);
+	if (w->v->problem)
+		return w->v->problem(w->v->ctx, &r);
+	return era_problem_info(id)->severity == ERA_SEV_INFO ? 0 : -PD_E_CORRUPT;
+}
+
+static int damage(void *ctx, const struct pd_err *d)
+{
+	struct walk *w = ctx;
+
+	return problem(w, w->phase, d->block, "%s", d->msg);
+}
+
+/* Writeset tree leaves: collect (era, nr_bits, root). */
+static int ws_leaf(void *ctx, const struct pd_node *n)
+{
+	struct walk *w = ctx;
+
+	for (uint32_t i = 0; i < n->nr_entries; i++) {
+		const struct era_disk_writeset *d = pd_node_value(n, i);
+		uint64_t key = pd_node_key(n, i);
+		int r;
+
+		if (key > UINT32_MAX) {
+			r = problem(w, ERA_P_WS_TREE, n->block, "writeset tree: era key %llu does not fit 32 bits",
+				    (unsigned long long)key);
+			if (r)
+				return r;
+			continue;
+		}
+		if (w->nr_ws == w->cap_ws) {
+			size_t cap = w->cap_ws ? w->cap_ws * 2 : 16;
+			struct era_writeset_info *p;
+
+			if (w->nr_ws >= w->ws_limit)
+				return pd_fail(w->e, PD_E_CORRUPT, n->block, "writeset tree: more entries than the device can hold");
+			p = realloc(w->ws, cap * sizeof(*p));
+			if (!p)
+				return pd_fail(w->e, PD_E_NOMEM, n->block, "out of memory");
+			w->ws = p;
+			w->cap_ws = cap;
+		}
+		w->ws[w->nr_ws++] = (struct era_writeset_info){
+			.era = (uint32_t)key, .nr_bits = le32toh(d->nr_bits), .root = le64toh(d->root),
+		};
+	}
+	return 0;
+}
+
+/* A bitset of nr_bits bits needs this many array blocks; more than the
+ * device has means the count is garbage, not a reason to allocate. */
+static int bitset_fits(struct walk *w, uint64_t nr_bits)
+{
+	uint64_t blocks = (pd_bitset_words(nr_bits) + 508) / 509;
+	return blocks <= pd_bm_nr_blocks(w->bm);
+}
+
+static int walk_writesets(struct walk *w, int data)
+{
+	struct pd_btree_walk bw = {
+		.bm = w->bm, .value_size = sizeof(struct era_disk_writeset),
+		.refs = w->counting ? &w->refs : NULL,
+		.leaf = ws_leaf, .damage = damage, .ctx = w,
+	};
+	uint64_t *words = NULL;
+	size_t cap_words = 0;
+	int r;
+
+	w->nr_ws = 0;
+	w->phase = ERA_P_WS_TREE;
+	r = pd_btree_walk(&bw, w->sb.writeset_tree_root, w->e);
+	if (r)
+		return r;
+	/* the current writeset comes last: it belongs to the newest era */
+	if (data && w->sb.current_writeset_root && w->sb.location == ERA_SUPERBLOCK_LOCATION) {
+		for (size_t i = 0; i < w->nr_ws; i++) {
+			if (w->ws[i].era == w->sb.current_era) {
+				r = problem(w, ERA_P_WS_CURRENT_DUP, w->sb.writeset_tree_root,
+					    "writeset tree holds era %u, which is the current era", w->sb.current_era);
+				if (r)
+					return r;
+			}
+		}
+		if (w->nr_ws == w->cap_ws) {
+			struct era_writeset_info *p = realloc(w->ws, (w->cap_ws + 1) * sizeof(*p));
+			if (!p)
+				return pd_fail(w->e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
+			w->ws = p;
+			w->cap_ws++;
+		}
+		w->ws[w->nr_ws++] = (struct era_writeset_info){
+			.era = w->sb.current_era, .nr_bits = w->sb.current_writeset_nr_bits,
+			.root = w->sb.current_writeset_root, .current = 1,
+		};
+	}
+	for (size_t i = 0; i < w->nr_ws; i++) {
+		struct era_writeset_info *ws = &w->ws[i];
+		size_t need = pd_bitset_words(ws->nr_bits);
+
+		if (!ws->current && ws->era > w->sb.current_era) {
+			r = problem(w, ERA_P_WS_ERA_FUTURE, w->sb.writeset_tree_root,
+				    "archived writeset for era %u, but the current era is %u", ws->era,
+				    w->sb.current_era);
+			if (r)
+				goto out;
+		}
+		if (!bitset_fits(w, ws->nr_bits)) {
+			r = problem(w, ERA_P_WS_TOO_LARGE, ws->root,
+				    "writeset for era %u claims %u bits, more than the metadata device can hold",
+				    ws->era, ws->nr_bits);
+			if (r)
+				goto out;
+			continue;
+		}
+		if (ws->nr_bits != w->sb.nr_blocks) {
+			r = problem(w, ERA_P_WS_NR_BITS, ws->root, "writeset for era %u has %u bits, the device %u blocks",
+				    ws->era, ws->nr_bits, w->sb.nr_blocks);
+			if (r)
+				goto out;
+		}
+		if (need > cap_words) {
+			uint64_t *p = realloc(words, need * 8);
+			if (!p) {
+				r = pd_fail(w->e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory for a bitset of %u bits", ws->nr_bits);
+				goto out;
+			}
+			words = p;
+			cap_words = need;
+		}
+		w->phase = ERA_P_WS_BITSET;
+		r = pd_bitset_load(w->bm, ws->root, ws->nr_bits, words, w->counting ? &w->refs : NULL, damage, w,
+				   w->e);
+		if (r)
+			goto out;
+		if (data && w->v->writeset) {
+			r = w->v->writeset(w->v->ctx, ws, words);
+			if (r)
+				goto out;
+		}
+	}
+	r = 0;
+out:
+	free(words);
+	return r;
+}
+
+struct era_state {
+	struct walk *w;
+	int data;
+};
+
+static int era_block(void *ctx, uint64_t first, const void *values, uint32_t n, uint64_t where)
+{
+	struct era_state *s = ctx;
+	struct walk *w = s->w;
+	(void)where;
+
+	if (!s->data || !w->v->era_block)
+		return 0;
+	return w->v->era_block(w->v->ctx, first, values, n);
+}
+
+static int era_damage(void *ctx, const struct pd_err *d)
+{
+	return damage(((struct era_state *)ctx)->w, d);
+}
+
+static int walk_era_array(struct walk *w, int data)
+{
+	struct era_state s = { w, data };
+	struct pd_array_walk aw = {
+		.bm = w->bm, .value_size = 4, .nr_entries = w->sb.nr_blocks,
+		.refs = w->counting ? &w->refs : NULL,
+		.block = era_block, .damage = era_damage, .ctx = &s,
+	};
+	int r;
+
+	if ((w->sb.nr_blocks + 1017ull) / 1018 > pd_bm_nr_blocks(w->bm)) {
+		return problem(w, ERA_P_ERA_ARRAY, w->sb.location,
+			       "era array of %u entries cannot fit the metadata device", w->sb.nr_blocks) ?:
+		       -PD_E_CORRUPT;
+	}
+	w->phase = ERA_P_ERA_ARRAY;
+	if (data && w->v->era_array_begin) {
+		r = w->v->era_array_begin(w->v->ctx, w->sb.nr_blocks);
+		if (r)
+			return r;
+	}
+	r = pd_array_walk(&aw, w->sb.era_array_root, w->e);
+	if (r)
+		return r;
+	if (data && w->v->era_array_end)
+		return w->v->era_array_end(w->v->ctx);
+	return 0;
+}
+
+static int sm_counts(void *ctx, uint64_t first, const uint32_t *counts, uint32_t n, uint32_t nr_free_recorded,
+		     uint64_t bitmap_block)
+{
+	struct walk *w = ctx;
+	uint32_t nr_free = 0;
+	int r;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t b = first + i;
+		uint32_t want = w->refs.count[b];
+
+		if (counts[i])
+			w->sm_allocated++;
+		else
+			nr_free++;
+		if (counts[i] < want) {
+			if (w->nr_missing++ < MAX_LISTED) {
+				r = problem(w, ERA_P_SM_MISSING, b,
+					    "space map: block %llu has reference count %u but %u references",
+					    (unsigned long long)b, counts[i], want);
+				if (r)
+					return r;
+			}
+		} else if (counts[i] > want) {
+			if (w->nr_leaked++ < MAX_LISTED) {
+				r = problem(w, ERA_P_SM_LEAK, b,
+					    want ? "space map: block %llu has reference count %u but %u references"
+						 : "space map: block %llu leaked (reference count %u, nothing refers to it)",
+					    (unsigned long long)b, counts[i], want);
+				if (r)
+					return r;
+			}
+		}
+	}
+	/* the index counts the whole bitmap, also entries past the device's end */
+	nr_free += PD_SM_ENTRIES_PER_BITMAP - n;
+	if (nr_free != nr_free_recorded && w->nr_free_bad++ < MAX_LISTED)
+		return problem(w, ERA_P_SM_NR_FREE, bitmap_block,
+			       "space map: bitmap for blocks %llu.. has %u free entries, index says %u",
+			       (unsigned long long)first, nr_free, nr_free_recorded);
+	return 0;
+}
+
+static int check_space_map(struct walk *w)
+{
+	struct pd_sm_walk sw = {
+		.bm = w->bm, .refs = &w->refs, .counts = sm_counts, .damage = damage, .ctx = w,
+	};
+	int r;
+
+	w->phase = ERA_P_SM;
+	r = pd_sm_walk(&sw, &w->sb.sm, w->e);
+	if (r)
+		return r;
+	if (w->nr_missing > MAX_LISTED &&
+	    (r = problem(w, ERA_P_SM_MISSING, PD_NO_BLOCK, "space map: %llu more blocks with missing references",
+			 (unsigned long long)(w->nr_missing - MAX_LISTED))))
+		return r;
+	if (w->nr_leaked > MAX_LISTED &&
+	    (r = problem(w, ERA_P_SM_LEAK, PD_NO_BLOCK, "space map: %llu more leaked blocks",
+			 (unsigned long long)(w->nr_leaked - MAX_LISTED))))
+		return r;
+	if (w->sm_allocated != w->sb.sm.nr_allocated)
+		return problem(w, ERA_P_SM_NR_ALLOCATED, ERA_SUPERBLOCK_LOCATION,
+			       "space map: nr_allocated is %llu, the bitmaps count %llu",
+			       (unsigned long long)w->sb.sm.nr_allocated, (unsigned long long)w->sm_allocated);
+	return 0;
+}
+
+/* A held metadata snapshot: its superblock and the trees it holds (shared
+ * nodes are counted once more but not walked again). */
+static int walk_snapshot(struct walk *w)
+{
+	struct era_sb live = w->sb;
+	struct pd_err d;
+	int r;
+
+	pd_refs_inc(&w->refs, live.metadata_snap);
+	r = era_sb_read(w->bm, live.metadata_snap, &w->sb, &d);
+	if (r) {
+		w->sb = live;
+		return problem(w, ERA_P_SNAP_SB, live.metadata_snap, "metadata snapshot: %s", d.msg);
+	}
+	r = walk_writesets(w, 0);
+	if (!r)
+		r = walk_era_array(w, 0);
+	w->sb = live;
+	return r;
+}
+
+int era_walk(struct pd_bm *bm, const struct era_walk_opts *opts, const struct era_visitor *v,
+	     struct pd_err *e)
+{
+	struct walk w = { .bm = bm, .v = v, .o = opts, .e = e };
+	struct pd_err d;
+	int r;
+
+	pd_err_clear(e);
+	w.ws_limit = pd_bm_nr_blocks(bm) * 336;
+	r = era_sb_read(bm, opts->sb_location, &w.sb, &d);
+	if (r) {
+		struct era_report rep = { .id = opts->sb_location ? ERA_P_SNAP_SB : ERA_P_SB, .block = d.block };
+		snprintf(rep.detail, sizeof(rep.detail), "%s", d.msg);
+		if (v->problem)
+			v->problem(v->ctx, &rep);
+		if (e)
+			*e = d;
+		return r;
+	}
+	if (v->superblock && (r = v->superblock(v->ctx, &w.sb)))
+		return r;
+	if (opts->flags & ERA_WALK_SB_ONLY)
+		return 0;
+	if (opts->flags & ERA_WALK_CHECK_REFS) {
+		uint64_t nr = w.sb.sm.nr_blocks;
+
+		if (nr > pd_bm_nr_blocks(bm) || nr > PD_SM_MAX_BLOCKS) {
+			r = problem(&w, ERA_P_SM, ERA_SUPERBLOCK_LOCATION,
+				    "space map claims %llu blocks, the device has %llu", (unsigned long long)nr,
+				    (unsigned long long)pd_bm_nr_blocks(bm));
+			if (r)
+				return r;
+		} else {
+			r = pd_refs_init(&w.refs, nr, e);
+			if (r)
+				return r;
+			w.counting = 1;
+			pd_refs_inc(&w.refs, ERA_SUPERBLOCK_LOCATION);
+		}
+	}
+	r = 0;
+	if (!(opts->flags & ERA_WALK_NO_WRITESETS) || w.counting)
+		r = walk_writesets(&w, !(opts->flags & ERA_WALK_NO_WRITESETS));
+	if (!r && (!(opts->flags & ERA_WALK_NO_ERA_ARRAY) || w.counting))
+		r = walk_era_array(&w, !(opts->flags & ERA_WALK_NO_ERA_ARRAY));
+	if (!r && w.counting && w.sb.metadata_snap)
+		r = walk_snapshot(&w);
+	if (!r && w.counting)
+		r = check_space_map(&w);
+	free(w.ws);
+	if (w.counting)
+		pd_refs_free(&w.refs);
+	return r;
+}

@@ -1,0 +1,136 @@
+#include "array.h"
+
+struct array_state {
+	const struct pd_array_walk *w;
+	uint32_t per_block;
+	uint64_t nr_blocks;     /* array blocks expected */
+	uint64_t next_index;    /* next array-block index expected */
+	struct pd_err *e;
+};
+
+uint32_t pd_array_entries_per_block(uint32_t value_size)
+{
+	return pd_array_max_entries(value_size);
+}
+
+static int damage(struct array_state *s, struct pd_err *d)
+{
+	if (!s->w->damage) {
+		if (s->e)
+			*s->e = *d;
+		return -d->code;
+	}
+	return s->w->damage(s->w->ctx, d);
+}
+
+static int visit_block(struct array_state *s, uint64_t index, uint64_t where)
+{
+	const struct pd_array_walk *w = s->w;
+	const struct pd_disk_array_header *h;
+	const void *data;
+	struct pd_err d;
+	uint32_t nr, want;
+	int r;
+
+	pd_err_clear(&d);
+	if (w->refs && pd_refs_inc(w->refs, where) < 0) {
+		pd_fail(&d, PD_E_RANGE, where, "array block pointer beyond the end of the space map");
+		return damage(s, &d);
+	}
+	r = pd_bm_get(w->bm, where, &pd_array_validator, &data, &d);
+	if (r)
+		return r == -PD_E_NOMEM ? r : damage(s, &d);
+	h = data;
+	nr = le32toh(h->nr_entries);
+	want = index + 1 < s->nr_blocks ? s->per_block
+					: (uint32_t)(w->nr_entries - index * s->per_block);
+	if (le32toh(h->value_size) != w->value_size) {
+		pd_fail(&d, PD_E_CORRUPT, where, "array block: value_size %u, expected %u",
+			le32toh(h->value_size), w->value_size);
+		pd_bm_put(w->bm, data);
+		return damage(s, &d);
+	}
+	if (nr != want) {
+		pd_fail(&d, PD_E_CORRUPT, where, "array block %llu: nr_entries %u, expected %u",
+			(unsigned long long)index, nr, want);
+		pd_bm_put(w->bm, data);
+		return damage(s, &d);
+	}
+	r = w->block ? w->block(w->ctx, index * s->per_block, (const char *)data + sizeof(*h), nr, where) : 0;
+	pd_bm_put(w->bm, data);
+	return r;
+}
+
+static int leaf(void *ctx, const struct pd_node *n)
+{
+	struct array_state *s = ctx;
+	struct pd_err d;
+	int r;
+
+	for (uint32_t i = 0; i < n->nr_entries; i++) {
+		uint64_t index = pd_node_key(n, i);
+
+		if (index >= s->nr_blocks) {
+			pd_fail(&d, PD_E_RANGE, n->block, "array: block index %llu beyond the array's %llu blocks",
+				(unsigned long long)index, (unsigned long long)s->nr_blocks);
+			r = damage(s, &d);
+			if (r)
+				return r;
+			continue;
+		}
+		if (index != s->next_index) {
+			pd_fail(&d, PD_E_CORRUPT, n->block, "array: blocks %llu..%llu missing",
+				(unsigned long long)s->next_index, (unsigned long long)index - 1);
+			r = damage(s, &d);
+			if (r)
+				return r;
+		}
+		s->next_index = index + 1;
+		r = visit_block(s, index, pd_get64(pd_node_value(n, i)));
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static void shared(void *ctx, uint64_t lo, uint64_t hi)
+{
+	struct array_state *s = ctx;
+
+	(void)lo;
+	s->next_index = hi < s->nr_blocks ? hi : s->nr_blocks;
+}
+
+static int tree_damage(void *ctx, const struct pd_err *e)
+{
+	struct array_state *s = ctx;
+	struct pd_err d = *e;
+
+	return damage(s, &d);
+}
+
+int pd_array_walk(const struct pd_array_walk *w, uint64_t root, struct pd_err *e)
+{
+	struct array_state s = { .w = w, .e = e };
+	struct pd_btree_walk bw = {
+		.bm = w->bm, .value_size = 8, .refs = w->refs,
+		.leaf = leaf, .damage = tree_damage, .shared = shared, .ctx = &s,
+	};
+	struct pd_err d;
+	int r;
+
+	s.per_block = pd_array_entries_per_block(w->value_size);
+	if (!s.per_block)
+		return pd_fail(e, PD_E_INVAL, root, "array: value size %u too large", w->value_size);
+	s.nr_blocks = (w->nr_entries + s.per_block - 1) / s.per_block;
+	r = pd_btree_walk(&bw, root, e);
+	if (r)
+		return r;
+	if (s.next_index < s.nr_blocks) {
+		pd_fail(&d, PD_E_CORRUPT, root, "array: blocks %llu..%llu missing (array of %llu entries)",
+			(unsigned long long)s.next_index, (unsigned long long)s.nr_blocks - 1,
+			(unsigned long long)w->nr_entries);
+		return damage(&s, &d);
+	}
+	return 0;
+}

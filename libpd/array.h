@@ -1,0 +1,25 @@
+/* dm_array: a btree from block index to array blocks of fixed-size values. */
+#ifndef PD_ARRAY_H
+#define PD_ARRAY_H
+#include <stdint.h>
+#include "btree.h"
+
+struct pd_array_walk {
+	struct pd_bm *bm;
+	uint32_t value_size;
+	uint64_t nr_entries;        /* what the owner says the array holds */
+	struct pd_refs *refs;       /* optional, as for pd_btree_walk */
+	/* Each array block in index order: entries [first, first + n). values
+	 * points at n packed little-endian values. Nonzero return stops. */
+	int (*block)(void *ctx, uint64_t first, const void *values, uint32_t n, uint64_t where);
+	/* Damage: return 0 to skip (the entries stay unreported) or negative to stop. */
+	int (*damage)(void *ctx, const struct pd_err *e);
+	void *ctx;
+};
+
+int pd_array_walk(const struct pd_array_walk *w, uint64_t root, struct pd_err *e);
+
+/* Entries per array block for a value size (1018 for 4 bytes, 509 for 8). */
+uint32_t pd_array_entries_per_block(uint32_t value_size);
+
+#endif

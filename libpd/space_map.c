@@ -1,0 +1,198 @@
+#include <stdlib.h>
+#include <string.h>
+#include "space_map.h"
+
+void pd_sm_root_decode(const void *raw, struct pd_sm_root *r)
+{
+	const struct pd_disk_sm_root *d = raw;
+
+	r->nr_blocks = le64toh(d->nr_blocks);
+	r->nr_allocated = le64toh(d->nr_allocated);
+	r->bitmap_root = le64toh(d->bitmap_root);
+	r->ref_count_root = le64toh(d->ref_count_root);
+}
+
+void pd_sm_root_encode(void *raw, const struct pd_sm_root *r)
+{
+	struct pd_disk_sm_root *d = raw;
+
+	memset(raw, 0, PD_SM_ROOT_SIZE);
+	d->nr_blocks = htole64(r->nr_blocks);
+	d->nr_allocated = htole64(r->nr_allocated);
+	d->bitmap_root = htole64(r->bitmap_root);
+	d->ref_count_root = htole64(r->ref_count_root);
+}
+
+/* Overflow counts (> 2), sorted by block because the btree walk is ordered. */
+struct overflow {
+	uint64_t *block;
+	uint32_t *count;
+	size_t nr, cap;
+	uint64_t limit;           /* never more entries than the space map has blocks */
+	const struct pd_sm_walk *w;
+	struct pd_err *e;
+};
+
+static int damage(const struct pd_sm_walk *w, struct pd_err *d, struct pd_err *e)
+{
+	if (!w->damage) {
+		if (e)
+			*e = *d;
+		return -d->code;
+	}
+	return w->damage(w->ctx, d);
+}
+
+static int overflow_leaf(void *ctx, const struct pd_node *n)
+{
+	struct overflow *o = ctx;
+
+	for (uint32_t i = 0; i < n->nr_entries; i++) {
+		if (o->nr == o->cap) {
+			size_t cap = o->cap ? o->cap * 2 : 256;
+			uint64_t *b;
+			uint32_t *c;
+
+			if (o->nr >= o->limit)
+				return pd_fail(o->e, PD_E_CORRUPT, n->block,
+					       "ref count tree: more entries than the space map has blocks");
+			b = realloc(o->block, cap * sizeof(*b));
+			if (b)
+				o->block = b;
+			c = realloc(o->count, cap * sizeof(*c));
+			if (c)
+				o->count = c;
+			if (!b || !c)
+				return pd_fail(o->e, PD_E_NOMEM, n->block, "out of memory");
+			o->cap = cap;
+		}
+		o->block[o->nr] = pd_node_key(n, i);
+		o->count[o->nr] = pd_get32(pd_node_value(n, i));
+		o->nr++;
+	}
+	return 0;
+}
+
+static int overflow_damage(void *ctx, const struct pd_err *d)
+{
+	struct overflow *o = ctx;
+	struct pd_err c = *d;
+
+	return damage(o->w, &c, o->e);
+}
+
+static uint32_t overflow_find(const struct overflow *o, uint64_t b, size_t *hint)
+{
+	while (*hint < o->nr && o->block[*hint] < b)
+		(*hint)++;
+	if (*hint < o->nr && o->block[*hint] == b)
+		return o->count[*hint];
+	return 0; /* missing: the caller reports the count as 0 vs expected */
+}
+
+int pd_sm_walk(const struct pd_sm_walk *w, const struct pd_sm_root *root, struct pd_err *e)
+{
+	struct overflow o = { .w = w, .e = e };
+	struct pd_err d;
+	const void *data;
+	struct pd_disk_index_entry entries[PD_SM_MAX_BITMAPS];
+	uint64_t nr_bitmaps;
+	uint32_t *counts = NULL;
+	size_t hint = 0;
+	int r;
+
+	pd_err_clear(&d);
+	if (root->nr_blocks > PD_SM_MAX_BLOCKS || root->nr_blocks > pd_bm_nr_blocks(w->bm) ||
+	    root->nr_allocated > root->nr_blocks) {
+		pd_fail(&d, PD_E_CORRUPT, PD_NO_BLOCK,
+			"space map root: nr_blocks %llu / nr_allocated %llu impossible for a device of %llu blocks",
+			(unsigned long long)root->nr_blocks, (unsigned long long)root->nr_allocated,
+			(unsigned long long)pd_bm_nr_blocks(w->bm));
+		return damage(w, &d, e);
+	}
+	o.limit = root->nr_blocks;
+	nr_bitmaps = (root->nr_blocks + PD_SM_ENTRIES_PER_BITMAP - 1) / PD_SM_ENTRIES_PER_BITMAP;
+
+	/* ref count tree first, so bitmap values of 3 can be resolved */
+	if (root->ref_count_root) {
+		struct pd_btree_walk bw = {
+			.bm = w->bm, .value_size = 4, .refs = w->refs,
+			.leaf = overflow_leaf, .damage = overflow_damage, .ctx = &o,
+		};
+		r = pd_btree_walk(&bw, root->ref_count_root, e);
+		if (r)
+			goto out;
+	}
+
+	if (w->refs && pd_refs_inc(w->refs, root->bitmap_root) < 0) {
+		pd_fail(&d, PD_E_RANGE, root->bitmap_root, "space map index beyond the end of the device");
+		r = damage(w, &d, e);
+		goto out;
+	}
+	r = pd_bm_get(w->bm, root->bitmap_root, &pd_sm_index_validator, &data, &d);
+	if (r) {
+		r = damage(w, &d, e);
+		goto out;
+	}
+	memcpy(entries, ((const struct pd_disk_sm_index *)data)->index, sizeof(entries));
+	pd_bm_put(w->bm, data);
+
+	/* Count every bitmap before comparing any: a bitmap may describe the
+	 * block of a later one. */
+	for (uint64_t i = 0; i < nr_bitmaps; i++) {
+		uint64_t where = le64toh(entries[i].blocknr);
+
+		if (where >= root->nr_blocks) {
+			pd_fail(&d, PD_E_RANGE, root->bitmap_root,
+				"space map index entry %llu: bitmap block %llu beyond the end of the space map",
+				(unsigned long long)i, (unsigned long long)where);
+			r = damage(w, &d, e);
+			if (r)
+				goto out;
+		} else if (w->refs) {
+			pd_refs_inc(w->refs, where);
+		}
+	}
+	counts = malloc(PD_SM_ENTRIES_PER_BITMAP * sizeof(*counts));
+	if (!counts) {
+		r = pd_fail(e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
+		goto out;
+	}
+	for (uint64_t i = 0; i < nr_bitmaps; i++) {
+		uint64_t where = le64toh(entries[i].blocknr);
+		uint64_t first = i * PD_SM_ENTRIES_PER_BITMAP;
+		uint32_t n = (uint32_t)(root->nr_blocks - first < PD_SM_ENTRIES_PER_BITMAP
+						? root->nr_blocks - first : PD_SM_ENTRIES_PER_BITMAP);
+		const unsigned char *bits;
+
+		if (where >= root->nr_blocks)
+			continue; /* reported above */
+		r = pd_bm_get(w->bm, where, &pd_sm_bitmap_validator, &data, &d);
+		if (r) {
+			r = r == -PD_E_NOMEM ? r : damage(w, &d, e);
+			if (r)
+				goto out;
+			continue;
+		}
+		bits = (const unsigned char *)data + sizeof(struct pd_disk_bitmap_header);
+		for (uint32_t j = 0; j < n; j += 32) {
+			uint64_t word = pd_get64(bits + (j / 32) * 8);
+			uint32_t m = n - j < 32 ? n - j : 32;
+
+			for (uint32_t k = 0; k < m; k++) {
+				uint32_t v = (uint32_t)(((word >> (2 * k)) & 1) << 1 | ((word >> (2 * k + 1)) & 1));
+				counts[j + k] = v == 3 ? overflow_find(&o, first + j + k, &hint) : v;
+			}
+		}
+		pd_bm_put(w->bm, data);
+		r = w->counts ? w->counts(w->ctx, first, counts, n, le32toh(entries[i].nr_free), where) : 0;
+		if (r)
+			goto out;
+	}
+	r = 0;
+out:
+	free(counts);
+	free(o.block);
+	free(o.count);
+	return r;
+}

@@ -1,0 +1,74 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <locale.h>
+#include "common.h"
+
+/* A tool is one process: its name is the one piece of state it keeps. */
+static const char *prog = "era";
+
+void tool_init(const char *argv0)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+
+	prog = slash ? slash + 1 : (argv0 ? argv0 : prog);
+	setlocale(LC_ALL, "C");
+	/* Writes to a closed pipe return EPIPE, so output code can stop quietly. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+const char *tool_name(void)
+{
+	return prog;
+}
+
+void tool_version(void)
+{
+	printf("%s (era-tools) %s\n", prog, ERA_TOOLS_VERSION);
+}
+
+void tool_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void tool_pd_error(const char *path, const struct pd_err *e)
+{
+	if (e->block != PD_NO_BLOCK)
+		tool_error("%s: block %llu: %s", path, (unsigned long long)e->block, e->msg);
+	else
+		tool_error("%s: %s", path, e->msg[0] ? e->msg : pd_code_name(e->code));
+}
+
+int tool_parse_u64(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int tool_same_file(const char *in, const char *out)
+{
+	struct stat a, b;
+
+	if (stat(in, &a) || stat(out, &b))
+		return 0;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
