@@ -72,3 +72,54 @@ int tool_same_file(const char *in, const char *out)
 		return 0;
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
+
+#include <fcntl.h>
+#include <unistd.h>
+#include "../libpd/bm.h"
+
+int tool_open_output(const char *in, const char *path)
+{
+	int fd;
+
+	if (!path || !strcmp(path, "-"))
+		return STDOUT_FILENO;
+	if (in && tool_same_file(in, path)) {
+		tool_error("%s: refusing to write the output over the input", path);
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		tool_error("%s: %s", path, strerror(errno));
+	return fd;
+}
+
+void tool_discard_output(const char *path)
+{
+	struct stat st;
+
+	if (path && strcmp(path, "-") && !stat(path, &st) && S_ISREG(st.st_mode))
+		unlink(path);
+}
+
+int tool_optional_number(int argc, char **argv, int *optind_p, unsigned long long *out)
+{
+	int i = *optind_p;
+
+	if (i + 1 < argc && !tool_parse_u64(argv[i], ~0ull, out)) {
+		*optind_p = i + 1;
+		return 1;
+	}
+	return 0;
+}
+
+int tool_open_metadata(struct pd_bm **bm, const char *path, unsigned flags)
+{
+	struct pd_err e;
+	int r = pd_bm_open(bm, path, flags, PD_BM_DEFAULT_CACHE, &e);
+
+	if (r && (flags & PD_OPEN_DIRECT))
+		r = pd_bm_open(bm, path, flags & ~PD_OPEN_DIRECT, PD_BM_DEFAULT_CACHE, &e);
+	if (r)
+		tool_pd_error(path, &e);
+	return r;
+}

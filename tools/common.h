@@ -22,3 +22,18 @@ int tool_parse_u64(const char *s, unsigned long long max, unsigned long long *ou
 int tool_same_file(const char *in, const char *out);
 
 #endif
+
+/* Output for -o FILE (or stdout when path is NULL or "-"). Refuses to
+ * write over the input. Returns the fd or -1 (message printed). */
+int tool_open_output(const char *in, const char *path);
+/* After a failed run: removes a regular -o file so nothing half-written
+ * is left looking complete. */
+void tool_discard_output(const char *path);
+/* For an option with an optional numeric value given as a separate word
+ * (`--metadata-snap 123 INPUT`): takes argv[optind] if it is a number and
+ * another argument follows it. Returns 1 if taken. */
+int tool_optional_number(int argc, char **argv, int *optind_p, unsigned long long *out);
+/* Opens metadata for reading; PD_OPEN_DIRECT falls back to buffered where
+ * the file system refuses it. Prints the error. */
+struct pd_bm;
+int tool_open_metadata(struct pd_bm **bm, const char *path, unsigned flags);

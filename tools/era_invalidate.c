@@ -1,0 +1,173 @@
+/* era_invalidate: list the blocks written since an era. Never writes its input. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "common.h"
+#include "../libpd/bm.h"
+#include "../xml/era_dump.h"
+#include "../xml/era_invalidate.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s [options] --written-since <era> {device|file}\n"
+		"Options:\n"
+		"  -h, --help                       Print this help and exit\n"
+		"  -V, --version                    Print version information and exit\n"
+		"      --written-since ERA          Blocks written in ERA or later\n"
+		"      --metadata-snapshot [BLOCK]  Use the metadata snapshot (held, or at BLOCK),\n"
+		"                                   as for a live target\n"
+		"  -o, --output FILE                Write the block list to FILE instead of stdout\n"
+		"      --format {xml|json}          Output format (default xml)\n",
+		tool_name());
+}
+
+struct json_ctx {
+	struct sink *s;
+	unsigned n;
+};
+
+static int json_run(void *ctx, uint64_t begin, uint64_t end)
+{
+	struct json_ctx *j = ctx;
+
+	sink_printf(j->s, "%s\n    {\"begin\": %llu, \"end\": %llu}", j->n++ ? "," : "",
+		    (unsigned long long)begin, (unsigned long long)end);
+	return j->s->err ? -1 : 0;
+}
+
+static int write_json(struct pd_bm *bm, const struct era_invalidate_opts *o, struct sink *s, struct pd_err *e)
+{
+	uint64_t *marked;
+	uint32_t nr_blocks;
+	struct json_ctx j = { s, 0 };
+	int r = era_written_since(bm, o, &marked, &nr_blocks, e);
+
+	if (r)
+		return r;
+	sink_printf(s, "{\n  \"written_since\": %u,\n  \"nr_blocks\": %u,\n  \"ranges\": [", o->written_since,
+		    nr_blocks);
+	era_bit_runs(marked, nr_blocks, json_run, &j);
+	sink_printf(s, "%s]\n}\n", j.n ? "\n  " : "");
+	free(marked);
+	return sink_flush(s) ? pd_fail(e, PD_E_IO, PD_NO_BLOCK, "write error") : 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_SINCE = 256, OPT_FORMAT };
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "written-since", required_argument, NULL, OPT_SINCE },
+		{ "metadata-snapshot", optional_argument, NULL, 'm' },
+		{ "metadata-snap", optional_argument, NULL, 'm' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ 0 },
+	};
+	struct era_invalidate_opts o = { 0 };
+	const char *in, *out_path = NULL;
+	unsigned long long snap = 0, since = 0;
+	int use_snap = 0, have_since = 0, json = 0, opt, fd, r;
+	struct pd_bm *bm;
+	struct pd_err e;
+	struct sink s;
+
+	tool_init(argv[0]);
+	while ((opt = getopt_long(argc, argv, "hVm::o:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			tool_version();
+			return EXIT_OK;
+		case OPT_SINCE:
+			if (tool_parse_u64(optarg, UINT32_MAX, &since)) {
+				tool_error("bad era '%s' for --written-since", optarg);
+				return EXIT_FAIL;
+			}
+			have_since = 1;
+			break;
+		case 'm':
+			use_snap = 1;
+			if (optarg && tool_parse_u64(optarg, ~0ull, &snap)) {
+				tool_error("bad metadata snapshot block '%s'", optarg);
+				return EXIT_FAIL;
+			}
+			if (!optarg)
+				tool_optional_number(argc, argv, &optind, &snap);
+			break;
+		case 'o':
+			out_path = optarg;
+			break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "json"))
+				json = 1;
+			else if (strcmp(optarg, "xml")) {
+				tool_error("unknown format '%s' (xml or json)", optarg);
+				return EXIT_FAIL;
+			}
+			break;
+		default:
+			usage(stderr);
+			return EXIT_FAIL;
+		}
+	}
+	if (!have_since) {
+		tool_error("--written-since is required");
+		usage(stderr);
+		return EXIT_FAIL;
+	}
+	if (optind + 1 != argc) {
+		tool_error(optind >= argc ? "no input file given" : "too many arguments");
+		usage(stderr);
+		return EXIT_FAIL;
+	}
+	in = argv[optind];
+	if (tool_open_metadata(&bm, in, use_snap ? PD_OPEN_DIRECT : PD_OPEN_RDONLY))
+		return EXIT_FAIL;
+	if (use_snap && !snap) {
+		uint64_t held;
+		if (era_metadata_snap(bm, &held, &e)) {
+			tool_pd_error(in, &e);
+			pd_bm_close(bm);
+			return EXIT_FAIL;
+		}
+		if (!held) {
+			tool_error("%s: no metadata snapshot is held (take one with 'dmsetup message DEV 0 take_metadata_snap')", in);
+			pd_bm_close(bm);
+			return EXIT_FAIL;
+		}
+		snap = held;
+	}
+	o.written_since = (uint32_t)since;
+	o.sb_location = snap;
+	fd = tool_open_output(in, out_path);
+	if (fd < 0 || sink_init(&s, fd)) {
+		pd_bm_close(bm);
+		return EXIT_FAIL;
+	}
+	r = json ? write_json(bm, &o, &s, &e) : era_invalidate(bm, &o, &s, &e);
+	pd_bm_close(bm);
+	if (r && s.err == EPIPE) {
+		sink_free(&s);
+		return EXIT_PIPE;
+	}
+	if (r) {
+		if (s.err)
+			tool_error("%s: %s", out_path ? out_path : "standard output", strerror(s.err));
+		else
+			tool_pd_error(in, &e);
+		tool_discard_output(out_path);
+	}
+	if (fd != STDOUT_FILENO && close(fd) < 0 && !r) {
+		tool_error("%s: %s", out_path, strerror(errno));
+		r = -1;
+	}
+	sink_free(&s);
+	return r ? EXIT_FAIL : EXIT_OK;
+}

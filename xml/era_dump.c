@@ -1,0 +1,174 @@
+#include <stdlib.h>
+#include <string.h>
+#include "../libpd/bitset.h"
+#include "era_dump.h"
+#include "era_emit.h"
+
+struct kept_ws {
+	uint32_t era;
+	uint32_t nr_bits;
+	uint64_t *words;
+};
+
+struct dump {
+	const struct era_dump_opts *o;
+	struct sink *out;
+	struct era_sb sb;
+	struct pd_err *e;
+	/* --logical: the writesets, oldest first, and which blocks any sets */
+	struct kept_ws *ws;
+	size_t nr_ws;
+	uint64_t *any;
+	uint32_t eras[1024];
+};
+
+static int out_status(struct dump *d)
+{
+	return d->out->err ? pd_fail(d->e, PD_E_IO, PD_NO_BLOCK, "write error") : 0;
+}
+
+static int on_problem(void *ctx, const struct era_report *r)
+{
+	struct dump *d = ctx;
+	enum era_severity sev = era_problem_info(r->id)->severity;
+
+	if (d->o->report)
+		d->o->report(d->o->ctx, r);
+	if (sev == ERA_SEV_INFO || d->o->repair)
+		return 0;
+	return pd_fail(d->e, PD_E_CORRUPT, r->block, "%s", r->detail);
+}
+
+static int on_sb(void *ctx, const struct era_sb *sb)
+{
+	struct dump *d = ctx;
+
+	d->sb = *sb;
+	era_xml_superblock_begin(d->out, sb->data_block_size, sb->nr_blocks, sb->current_era);
+	if (d->o->logical) {
+		d->any = calloc(pd_bitset_words(sb->nr_blocks) + 1, 8);
+		if (!d->any)
+			return pd_fail(d->e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
+	}
+	return out_status(d);
+}
+
+static int on_writeset(void *ctx, const struct era_writeset_info *ws, const uint64_t *words)
+{
+	struct dump *d = ctx;
+	struct kept_ws *k, *p;
+	uint64_t n, nw;
+
+	if (!d->o->logical) {
+		if (era_xml_writeset(d->out, ws->era, ws->nr_bits, words, d->sb.nr_blocks))
+			return out_status(d);
+		return 0;
+	}
+	/* Keep only the bits that fall inside the device. */
+	n = ws->nr_bits < d->sb.nr_blocks ? ws->nr_bits : d->sb.nr_blocks;
+	nw = pd_bitset_words(n);
+	p = realloc(d->ws, (d->nr_ws + 1) * sizeof(*p));
+	if (!p)
+		return pd_fail(d->e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
+	d->ws = p;
+	k = &d->ws[d->nr_ws];
+	k->era = ws->era;
+	k->nr_bits = (uint32_t)n;
+	k->words = malloc(nw ? nw * 8 : 8);
+	if (!k->words)
+		return pd_fail(d->e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
+	memcpy(k->words, words, nw * 8);
+	if (n & 63)
+		k->words[nw - 1] &= (1ull << (n & 63)) - 1;
+	for (uint64_t i = 0; i < nw; i++)
+		d->any[i] |= k->words[i];
+	d->nr_ws++;
+	return 0;
+}
+
+static int on_array_begin(void *ctx, uint32_t nr_blocks)
+{
+	struct dump *d = ctx;
+	(void)nr_blocks;
+
+	era_xml_era_array_begin(d->out);
+	return out_status(d);
+}
+
+static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t n)
+{
+	struct dump *d = ctx;
+
+	if (!d->o->logical) {
+		if (era_xml_eras_le(d->out, first, values, n))
+			return out_status(d);
+		return 0;
+	}
+	for (uint32_t off = 0; off < n; off += 1024) {
+		uint32_t m = n - off < 1024 ? n - off : 1024;
+
+		for (uint32_t i = 0; i < m; i++) {
+			uint64_t b = first + off + i;
+			uint32_t era = pd_get32((const char *)values + 4 * (off + i));
+
+			if (pd_bit_test(d->any, b)) {
+				/* newest writeset with the bit wins */
+				for (size_t j = d->nr_ws; j-- > 0;) {
+					if (b < d->ws[j].nr_bits && pd_bit_test(d->ws[j].words, b)) {
+						era = d->ws[j].era;
+						break;
+					}
+				}
+			}
+			d->eras[i] = era;
+		}
+		if (era_xml_eras(d->out, first + off, d->eras, m))
+			return out_status(d);
+	}
+	return 0;
+}
+
+static int on_array_end(void *ctx)
+{
+	struct dump *d = ctx;
+
+	era_xml_era_array_end(d->out);
+	return out_status(d);
+}
+
+int era_dump(struct pd_bm *bm, const struct era_dump_opts *o, struct sink *out, struct pd_err *e)
+{
+	struct dump d = { .o = o, .out = out, .e = e };
+	struct era_visitor v = {
+		.ctx = &d, .superblock = on_sb, .writeset = on_writeset,
+		.era_array_begin = on_array_begin, .era_block = on_era_block,
+		.era_array_end = on_array_end, .problem = on_problem,
+	};
+	struct era_walk_opts wo = { .sb_location = o->sb_location };
+	int r;
+
+	r = era_walk(bm, &wo, &v, e);
+	if (!r) {
+		era_xml_superblock_end(out);
+		if (sink_flush(out))
+			r = pd_fail(e, PD_E_IO, PD_NO_BLOCK, "write error");
+	} else if (!out->err) {
+		sink_flush(out); /* what was dumped, without closing tags */
+	}
+	for (size_t i = 0; i < d.nr_ws; i++)
+		free(d.ws[i].words);
+	free(d.ws);
+	free(d.any);
+	return r;
+}
+
+int era_metadata_snap(struct pd_bm *bm, uint64_t *snap, struct pd_err *e)
+{
+	struct era_sb sb;
+	int r = era_sb_read(bm, ERA_SUPERBLOCK_LOCATION, &sb, e);
+
+	if (r)
+		return r;
+	*snap = sb.metadata_snap;
+	return 0;
+}

@@ -1,0 +1,24 @@
+/* era_dump: the walker's visitor that writes the XML dialect. */
+#ifndef XML_ERA_DUMP_H
+#define XML_ERA_DUMP_H
+#include "../format/era_walk.h"
+#include "sink.h"
+
+struct era_dump_opts {
+	uint64_t sb_location;     /* 0, or a metadata snapshot */
+	int logical;              /* fold writesets into the era array */
+	int repair;               /* skip damage (reported), dump what can be read */
+	/* Called for each problem met (may be NULL). */
+	void (*report)(void *ctx, const struct era_report *r);
+	void *ctx;
+};
+
+/* Writes the dump to out. Returns 0 when complete; -PD_E_IO with out->err
+ * set if writing failed; another -code (e filled) if the metadata could not
+ * be dumped, in which case the closing tags are never written. */
+int era_dump(struct pd_bm *bm, const struct era_dump_opts *o, struct sink *out, struct pd_err *e);
+
+/* Reads block 0 and returns its metadata_snap (0 if none) in *snap. */
+int era_metadata_snap(struct pd_bm *bm, uint64_t *snap, struct pd_err *e);
+
+#endif

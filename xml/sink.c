@@ -1,0 +1,73 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "sink.h"
+
+int sink_init(struct sink *s, int fd)
+{
+	s->fd = fd;
+	s->err = 0;
+	s->len = 0;
+	s->written = 0;
+	s->buf = malloc(SINK_BUF_SIZE + SINK_SLACK);
+	return s->buf ? 0 : -1;
+}
+
+void sink_free(struct sink *s)
+{
+	free(s->buf);
+	s->buf = NULL;
+}
+
+int sink_flush(struct sink *s)
+{
+	size_t off = 0;
+
+	if (s->err) {
+		s->len = 0;
+		return -1;
+	}
+	while (off < s->len) {
+		ssize_t n = write(s->fd, s->buf + off, s->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			s->err = n < 0 ? errno : EIO;
+			s->len = 0;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	s->written += s->len;
+	s->len = 0;
+	return 0;
+}
+
+void sink_printf(struct sink *s, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		sink_put(s, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+unsigned fmt_u64(char *p, unsigned long long v)
+{
+	char tmp[24];
+	unsigned n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (unsigned i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return n;
+}
