@@ -68,7 +68,8 @@ deps-kernel:
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(XML_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) $(XML_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/libpd.a: $(LIBPD_OBJ)
 	@rm -f $@; ar rcs $@ $^
@@ -90,7 +91,8 @@ era_check.static static: bin/era_check.static
 # Unit tests: GoogleTest through the C shim header tests/unit/shim.h.
 $(B)/tests/%.o: tests/%.cc
 	@mkdir -p $(dir $@)
-	$(CXX) $(ALL_CXXFLAGS) $(XML_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CXX     $<"
+	@$(CXX) $(ALL_CXXFLAGS) $(XML_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/unit_tests: $(TEST_SRC:%.cc=$(B)/%.o) $(B)/libera.a $(B)/libpd.a
 	$(CXX) $(SANFLAGS) -o $@ $^ -lgtest -lgtest_main $(XML_LIBS) $(BLKID_LIBS) -lpthread
@@ -101,10 +103,16 @@ check-unit: $(B)/unit_tests
 check-integration: $(BINS)
 	$(PYTHON) -m pytest -q tests/integration
 
+# Pieces in mk/*.mk add their own targets; CHECK_EXTRA lists more targets
+# that `make check` runs after the unit and integration tests.
+CHECK_EXTRA :=
+include $(sort $(wildcard mk/*.mk))
+
 check: deps
 	$(MAKE) all $(B)/unit_tests
-	$(MAKE) check-unit
-	$(MAKE) check-integration
+	$(B)/unit_tests --gtest_brief=1
+	$(foreach t,$(CHECK_EXTRA),$(MAKE) $(t) &&) true
+	$(PYTHON) -m pytest -q $(PYTEST_ARGS) tests/integration
 
 check-asan:
 	$(MAKE) B=build-asan SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPT=-O1 \

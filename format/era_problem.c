@@ -1,6 +1,6 @@
 #include "era_problem.h"
 
-static const struct era_problem_info table[ERA_P_COUNT] = {
+static const struct era_problem_def table[ERA_P_COUNT] = {
 	{ ERA_P_SB, "superblock", ERA_SEV_FATAL, "superblock is unusable" },
 	{ ERA_P_SNAP_SB, "metadata_snap", ERA_SEV_FATAL, "metadata snapshot superblock is unusable" },
 	{ ERA_P_WS_TREE, "writeset_tree", ERA_SEV_FATAL, "writeset tree is damaged" },
@@ -25,7 +25,7 @@ static const struct era_problem_info table[ERA_P_COUNT] = {
 	  "space map index nr_free disagrees with its bitmap" },
 };
 
-const struct era_problem_info *era_problem_info(enum era_problem_id id)
+const struct era_problem_def *era_problem_info(enum era_problem_id id)
 {
 	return (unsigned)id < ERA_P_COUNT ? &table[id] : &table[ERA_P_SB];
 }

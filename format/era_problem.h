@@ -28,14 +28,14 @@ enum era_problem_id {
 	ERA_P_COUNT
 };
 
-struct era_problem_info {
+struct era_problem_def {
 	enum era_problem_id id;
 	const char *tag;          /* stable name, for JSON and tests */
 	enum era_severity severity;
 	const char *text;         /* what it means, for humans */
 };
 
-const struct era_problem_info *era_problem_info(enum era_problem_id id);
+const struct era_problem_def *era_problem_info(enum era_problem_id id);
 const char *era_severity_name(enum era_severity s);
 
 /* One finding: which problem, the block it concerns and the detail. */

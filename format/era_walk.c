@@ -94,7 +94,7 @@ static int bitset_fits(struct walk *w, uint64_t nr_bits)
 
 static int walk_writesets(struct walk *w, int data)
 {
-	struct pd_btree_walk bw = {
+	struct pd_btree_walker bw = {
 		.bm = w->bm, .value_size = sizeof(struct era_disk_writeset),
 		.refs = w->counting ? &w->refs : NULL,
 		.leaf = ws_leaf, .damage = damage, .ctx = w,
@@ -205,7 +205,7 @@ static int era_damage(void *ctx, const struct pd_err *d)
 static int walk_era_array(struct walk *w, int data)
 {
 	struct era_state s = { w, data };
-	struct pd_array_walk aw = {
+	struct pd_array_walker aw = {
 		.bm = w->bm, .value_size = 4, .nr_entries = w->sb.nr_blocks,
 		.refs = w->counting ? &w->refs : NULL,
 		.block = era_block, .damage = era_damage, .ctx = &s,
@@ -276,7 +276,7 @@ static int sm_counts(void *ctx, uint64_t first, const uint32_t *counts, uint32_t
 
 static int check_space_map(struct walk *w)
 {
-	struct pd_sm_walk sw = {
+	struct pd_sm_walker sw = {
 		.bm = w->bm, .refs = &w->refs, .counts = sm_counts, .damage = damage, .ctx = w,
 	};
 	int r;

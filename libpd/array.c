@@ -1,7 +1,7 @@
 #include "array.h"
 
 struct array_state {
-	const struct pd_array_walk *w;
+	const struct pd_array_walker *w;
 	uint32_t per_block;
 	uint64_t nr_blocks;     /* array blocks expected */
 	uint64_t next_index;    /* next array-block index expected */
@@ -25,7 +25,7 @@ static int damage(struct array_state *s, struct pd_err *d)
 
 static int visit_block(struct array_state *s, uint64_t index, uint64_t where)
 {
-	const struct pd_array_walk *w = s->w;
+	const struct pd_array_walker *w = s->w;
 	const struct pd_disk_array_header *h;
 	const void *data;
 	struct pd_err d;
@@ -109,10 +109,10 @@ static int tree_damage(void *ctx, const struct pd_err *e)
 	return damage(s, &d);
 }
 
-int pd_array_walk(const struct pd_array_walk *w, uint64_t root, struct pd_err *e)
+int pd_array_walk(const struct pd_array_walker *w, uint64_t root, struct pd_err *e)
 {
 	struct array_state s = { .w = w, .e = e };
-	struct pd_btree_walk bw = {
+	struct pd_btree_walker bw = {
 		.bm = w->bm, .value_size = 8, .refs = w->refs,
 		.leaf = leaf, .damage = tree_damage, .shared = shared, .ctx = &s,
 	};

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include "btree.h"
 
-struct pd_array_walk {
+struct pd_array_walker {
 	struct pd_bm *bm;
 	uint32_t value_size;
 	uint64_t nr_entries;        /* what the owner says the array holds */
@@ -17,7 +17,7 @@ struct pd_array_walk {
 	void *ctx;
 };
 
-int pd_array_walk(const struct pd_array_walk *w, uint64_t root, struct pd_err *e);
+int pd_array_walk(const struct pd_array_walker *w, uint64_t root, struct pd_err *e);
 
 /* Entries per array block for a value size (1018 for 4 bytes, 509 for 8). */
 uint32_t pd_array_entries_per_block(uint32_t value_size);

@@ -36,7 +36,7 @@ int pd_bitset_load(struct pd_bm *bm, uint64_t root, uint64_t nr_bits, uint64_t *
 		   struct pd_err *e)
 {
 	struct load_state s = { words, pd_bitset_words(nr_bits), damage, ctx };
-	struct pd_array_walk w = {
+	struct pd_array_walker w = {
 		.bm = bm, .value_size = 8, .nr_entries = s.nr_words, .refs = refs,
 		.block = load_block, .damage = damage ? load_damage : NULL, .ctx = &s,
 	};

@@ -15,7 +15,7 @@ void pd_node_decode(const void *data, uint64_t block, struct pd_node *n)
 }
 
 struct walk_state {
-	const struct pd_btree_walk *w;
+	const struct pd_btree_walker *w;
 	struct pd_seen seen;
 	struct pd_err *e;
 };
@@ -51,7 +51,7 @@ static int check_keys(const struct pd_node *n, uint64_t lo, uint64_t hi, int has
 static int walk_node(struct walk_state *s, uint64_t b, unsigned depth, uint64_t lo, uint64_t hi,
 		     int has_hi)
 {
-	const struct pd_btree_walk *w = s->w;
+	const struct pd_btree_walker *w = s->w;
 	struct pd_err d;
 	const void *data;
 	struct pd_node n;
@@ -131,7 +131,7 @@ static int walk_node(struct walk_state *s, uint64_t b, unsigned depth, uint64_t 
 	return 0;
 }
 
-int pd_btree_walk(const struct pd_btree_walk *w, uint64_t root, struct pd_err *e)
+int pd_btree_walk(const struct pd_btree_walker *w, uint64_t root, struct pd_err *e)
 {
 	struct walk_state s = { .w = w, .e = e };
 	int r = pd_seen_init(&s.seen, pd_bm_nr_blocks(w->bm), e);

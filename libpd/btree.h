@@ -29,7 +29,7 @@ static inline const void *pd_node_value(const struct pd_node *n, uint32_t i)
 
 #define PD_BTREE_MAX_DEPTH 16u
 
-struct pd_btree_walk {
+struct pd_btree_walker {
 	struct pd_bm *bm;
 	uint32_t value_size;        /* of leaf values */
 	struct pd_refs *refs;       /* optional: count every reference; a node met
@@ -48,7 +48,7 @@ struct pd_btree_walk {
 
 /* Walks the tree at root. Returns 0, the first nonzero leaf/damage return,
  * or -code for an error that stops the walk (e filled). */
-int pd_btree_walk(const struct pd_btree_walk *w, uint64_t root, struct pd_err *e);
+int pd_btree_walk(const struct pd_btree_walker *w, uint64_t root, struct pd_err *e);
 
 /* Looks key up. Returns 1 and copies the value if found, 0 if absent, -code on error. */
 int pd_btree_lookup(struct pd_bm *bm, uint64_t root, uint64_t key, uint32_t value_size,

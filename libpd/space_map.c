@@ -29,11 +29,11 @@ struct overflow {
 	uint32_t *count;
 	size_t nr, cap;
 	uint64_t limit;           /* never more entries than the space map has blocks */
-	const struct pd_sm_walk *w;
+	const struct pd_sm_walker *w;
 	struct pd_err *e;
 };
 
-static int damage(const struct pd_sm_walk *w, struct pd_err *d, struct pd_err *e)
+static int damage(const struct pd_sm_walker *w, struct pd_err *d, struct pd_err *e)
 {
 	if (!w->damage) {
 		if (e)
@@ -90,7 +90,7 @@ static uint32_t overflow_find(const struct overflow *o, uint64_t b, size_t *hint
 	return 0; /* missing: the caller reports the count as 0 vs expected */
 }
 
-int pd_sm_walk(const struct pd_sm_walk *w, const struct pd_sm_root *root, struct pd_err *e)
+int pd_sm_walk(const struct pd_sm_walker *w, const struct pd_sm_root *root, struct pd_err *e)
 {
 	struct overflow o = { .w = w, .e = e };
 	struct pd_err d;
@@ -115,7 +115,7 @@ int pd_sm_walk(const struct pd_sm_walk *w, const struct pd_sm_root *root, struct
 
 	/* ref count tree first, so bitmap values of 3 can be resolved */
 	if (root->ref_count_root) {
-		struct pd_btree_walk bw = {
+		struct pd_btree_walker bw = {
 			.bm = w->bm, .value_size = 4, .refs = w->refs,
 			.leaf = overflow_leaf, .damage = overflow_damage, .ctx = &o,
 		};

@@ -16,7 +16,7 @@ struct pd_sm_root {
 void pd_sm_root_decode(const void *raw, struct pd_sm_root *r);
 void pd_sm_root_encode(void *raw, const struct pd_sm_root *r);
 
-struct pd_sm_walk {
+struct pd_sm_walker {
 	struct pd_bm *bm;
 	struct pd_refs *refs;     /* optional: the space map's own blocks are counted */
 	/* Counts of blocks [first, first + n), one call per bitmap block.
@@ -29,6 +29,6 @@ struct pd_sm_walk {
 
 /* Walks the space map. Bitmaps that cannot be read are reported to damage()
  * and, if it says go on, skipped. */
-int pd_sm_walk(const struct pd_sm_walk *w, const struct pd_sm_root *root, struct pd_err *e);
+int pd_sm_walk(const struct pd_sm_walker *w, const struct pd_sm_root *root, struct pd_err *e);
 
 #endif

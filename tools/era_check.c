@@ -44,7 +44,7 @@ static void json_str(const char *s)
 static void report(void *p, const struct era_report *r)
 {
 	struct ctx *c = p;
-	const struct era_problem_info *pi = era_problem_info(r->id);
+	const struct era_problem_def *pi = era_problem_info(r->id);
 
 	if (c->quiet)
 		return;

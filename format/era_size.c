@@ -1,0 +1,127 @@
+/* Metadata device size for a dm-era target: see era_size.h for the model. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include "../libpd/disk.h"
+#include "era_size.h"
+
+#define ERA_ARRAY_ENTRIES_PER_BLOCK 1018u /* le32 eras per array block */
+#define BITSET_WORDS_PER_BLOCK 509u       /* le64 words per array block */
+#define ARRAY_INDEX_MAX_ENTRIES 252u      /* btree node, 8-byte values */
+#define WRITESET_TREE_MAX_ENTRIES 201u    /* btree node, 12-byte values */
+#define REF_COUNT_TREE_BLOCKS 1u          /* ref-count tree: one leaf in practice */
+/* A fixed reserve: the superblock copy a metadata snapshot takes, ref-count
+ * tree nodes for blocks shared by a snapshot, and slack for tiny devices. */
+#define RESERVE_BLOCKS 16u
+
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+	return a / b + (a % b != 0);
+}
+
+/* Nodes of a btree holding n entries when every node is half full. */
+static uint64_t btree_nodes(uint64_t n, uint32_t max_entries)
+{
+	uint64_t per = max_entries / 2, total = 0;
+
+	if (n == 0)
+		return 1;
+	do {
+		n = div_up(n, per);
+		total += n;
+	} while (n > 1);
+	return total;
+}
+
+/* An array of n entries, per entries a block: its blocks and index. */
+static uint64_t array_blocks(uint64_t n, uint32_t per)
+{
+	uint64_t blocks = div_up(n, per);
+
+	return blocks + btree_nodes(blocks, ARRAY_INDEX_MAX_ENTRIES);
+}
+
+int era_metadata_size(const struct era_size_opts *o, struct era_size *s, struct pd_err *e)
+{
+	uint64_t data, m, bitmaps;
+
+	if (o->nr_blocks == 0 || o->nr_blocks > UINT32_MAX)
+		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "the number of origin blocks must be 1 to %u",
+			       UINT32_MAX);
+	if (o->nr_writesets > ERA_SIZE_MAX_WRITESETS)
+		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "at most %u archived writesets",
+			       ERA_SIZE_MAX_WRITESETS);
+	*s = (struct era_size){ 0 };
+	s->superblock = 1;
+	s->era_array = array_blocks(o->nr_blocks, ERA_ARRAY_ENTRIES_PER_BLOCK);
+	s->writeset = array_blocks(div_up(o->nr_blocks, 64), BITSET_WORDS_PER_BLOCK);
+	s->writesets = s->writeset * ((uint64_t)o->nr_writesets + 1);
+	s->writeset_tree = btree_nodes((uint64_t)o->nr_writesets + 1, WRITESET_TREE_MAX_ENTRIES);
+	s->live = s->superblock + s->era_array + s->writesets + s->writeset_tree;
+	s->snapshot = o->no_snapshot ? 0 : s->era_array + s->writesets + s->writeset_tree;
+	s->cow = s->era_array + s->writesets + s->writeset_tree;
+	s->reserve = RESERVE_BLOCKS;
+	data = s->live + s->snapshot + s->cow + s->reserve;
+
+	/* The space map describes the whole device, itself included. */
+	m = data;
+	for (;;) {
+		bitmaps = div_up(m, PD_SM_ENTRIES_PER_BITMAP);
+		s->space_map = 2 * (bitmaps + 1 + REF_COUNT_TREE_BLOCKS);
+		if (data + s->space_map <= m)
+			break;
+		m = data + s->space_map;
+	}
+	s->total = m;
+	s->total_bytes = m * PD_BLOCK_SIZE;
+	if (m > PD_SM_MAX_BLOCKS)
+		return pd_fail(e, PD_E_RANGE, PD_NO_BLOCK,
+			       "%llu metadata blocks needed, more than the %u a dm-era metadata device can address",
+			       (unsigned long long)m, PD_SM_MAX_BLOCKS);
+	return 0;
+}
+
+int era_parse_size(const char *str, uint64_t *bytes)
+{
+	unsigned long long v;
+	uint64_t mul = 512;
+	char *end;
+	int shift = 0;
+
+	if (!str || !isdigit((unsigned char)*str))
+		return -1;
+	errno = 0;
+	v = strtoull(str, &end, 10);
+	if (errno)
+		return -1;
+	switch (tolower((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'b':
+		mul = 1;
+		end++;
+		break;
+	case 's':
+		end++;
+		break;
+	case 'k': shift = 10; break;
+	case 'm': shift = 20; break;
+	case 'g': shift = 30; break;
+	case 't': shift = 40; break;
+	case 'p': shift = 50; break;
+	default:
+		return -1;
+	}
+	if (shift) {
+		mul = 1ull << shift;
+		end++;
+		if (tolower((unsigned char)end[0]) == 'i' && tolower((unsigned char)end[1]) == 'b')
+			end += 2;
+		else if (tolower((unsigned char)end[0]) == 'b')
+			end++;
+	}
+	if (*end || (v && mul > UINT64_MAX / v))
+		return -1;
+	*bytes = v * mul;
+	return 0;
+}

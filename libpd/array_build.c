@@ -1,0 +1,147 @@
+#include <stdlib.h>
+#include <string.h>
+#include "array_build.h"
+#include "bitset.h"
+#include "btree_build.h"
+#include "disk.h"
+
+int pd_array_builder_init(struct pd_array_builder *a, struct pd_writer *w, uint32_t value_size,
+			  struct pd_err *e)
+{
+	memset(a, 0, sizeof(*a));
+	a->w = w;
+	a->value_size = value_size;
+	if (!value_size || value_size > PD_BLOCK_SIZE - sizeof(struct pd_disk_array_header))
+		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "array builder: bad value size %u", value_size);
+	a->per_block = pd_array_max_entries(value_size);
+	a->stage = malloc(PD_BLOCK_SIZE);
+	if (!a->stage)
+		return pd_fail(e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
+	return 0;
+}
+
+void pd_array_builder_free(struct pd_array_builder *a)
+{
+	free(a->stage);
+	free(a->blocks);
+	a->stage = NULL;
+	a->blocks = NULL;
+}
+
+static int write_block(struct pd_array_builder *a, struct pd_err *e)
+{
+	struct pd_disk_array_header *h;
+	uint64_t where;
+	void *data;
+	int r;
+
+	if (a->nr_blocks == a->cap_blocks) {
+		uint64_t cap = a->cap_blocks ? 2 * a->cap_blocks : 64;
+		uint64_t *p = realloc(a->blocks, cap * sizeof(*p));
+		if (!p)
+			return pd_fail(e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
+		a->blocks = p;
+		a->cap_blocks = cap;
+	}
+	r = pd_writer_new(a->w, &where, &data, e);
+	if (r)
+		return r;
+	h = data;
+	h->max_entries = htole32(a->per_block);
+	h->nr_entries = htole32(a->n);
+	h->value_size = htole32(a->value_size);
+	h->blocknr = htole64(where);
+	memcpy((unsigned char *)data + sizeof(*h), a->stage, (size_t)a->n * a->value_size);
+	pd_writer_seal(a->w, data, where, &pd_array_validator);
+	a->blocks[a->nr_blocks++] = where;
+	a->n = 0;
+	return 0;
+}
+
+int pd_array_builder_push(struct pd_array_builder *a, const void *values, uint64_t n, struct pd_err *e)
+{
+	const unsigned char *p = values;
+
+	while (n) {
+		uint64_t k = a->per_block - a->n;
+		int r;
+
+		if (k > n)
+			k = n;
+		memcpy(a->stage + (size_t)a->n * a->value_size, p, (size_t)k * a->value_size);
+		a->n += (uint32_t)k;
+		a->nr_values += k;
+		p += k * a->value_size;
+		n -= k;
+		if (a->n == a->per_block && (r = write_block(a, e)))
+			return r;
+	}
+	return 0;
+}
+
+int pd_array_builder_fill(struct pd_array_builder *a, const void *value, uint64_t n, struct pd_err *e)
+{
+	while (n) {
+		int r;
+
+		memcpy(a->stage + (size_t)a->n * a->value_size, value, a->value_size);
+		a->n++;
+		a->nr_values++;
+		n--;
+		if (a->n == a->per_block && (r = write_block(a, e)))
+			return r;
+	}
+	return 0;
+}
+
+int pd_array_builder_flush_partial(struct pd_array_builder *a, struct pd_err *e)
+{
+	return a->n ? write_block(a, e) : 0;
+}
+
+int pd_array_builder_finish(struct pd_array_builder *a, uint64_t *root, struct pd_err *e)
+{
+	struct pd_btree_builder bt;
+	int r = pd_array_builder_flush_partial(a, e);
+
+	if (!r)
+		r = pd_btree_builder_init(&bt, a->w, 8, e);
+	if (!r) {
+		for (uint64_t i = 0; !r && i < a->nr_blocks; i++) {
+			unsigned char v[8];
+			pd_put64(v, a->blocks[i]);
+			r = pd_btree_builder_push(&bt, i, v, e);
+		}
+		if (r)
+			pd_btree_builder_free(&bt);
+		else
+			r = pd_btree_builder_finish(&bt, root, e);
+	}
+	pd_array_builder_free(a);
+	return r;
+}
+
+int pd_bitset_build(struct pd_writer *w, const uint64_t *words, uint64_t nr_bits, uint64_t *root,
+		    struct pd_err *e)
+{
+	struct pd_array_builder a;
+	uint64_t nr_words = pd_bitset_words(nr_bits);
+	uint64_t buf[509];
+	int r = pd_array_builder_init(&a, w, 8, e);
+
+	for (uint64_t i = 0; !r && i < nr_words;) {
+		uint64_t k = nr_words - i < 509 ? nr_words - i : 509;
+		for (uint64_t j = 0; j < k; j++)
+			buf[j] = htole64(words[i + j]);
+		/* bits past nr_bits stay clear on disk */
+		if (i + k == nr_words && (nr_bits & 63))
+			buf[k - 1] &= htole64((1ull << (nr_bits & 63)) - 1);
+		r = pd_array_builder_push(&a, buf, k, e);
+		i += k;
+	}
+	if (r) {
+		pd_array_builder_free(&a);
+		return r;
+	}
+	return pd_array_builder_finish(&a, root, e);
+}

@@ -1,0 +1,27 @@
+/* C shim: the C API as the C++ unit tests see it. */
+#ifndef TESTS_UNIT_SHIM_H
+#define TESTS_UNIT_SHIM_H
+#ifndef _Static_assert
+#define _Static_assert static_assert
+#endif
+extern "C" {
+#include "libpd/array.h"
+#include "libpd/bdev.h"
+#include "libpd/bitset.h"
+#include "libpd/bm.h"
+#include "libpd/btree.h"
+#include "libpd/crc32c.h"
+#include "libpd/disk.h"
+#include "libpd/pd_err.h"
+#include "libpd/refs.h"
+#include "libpd/space_map.h"
+#include "libpd/validator.h"
+#include "format/era_check.h"
+#include "format/era_problem.h"
+#include "format/era_sb.h"
+#include "format/era_walk.h"
+#include "xml/era_emit.h"
+#include "xml/era_invalidate.h"
+#include "xml/sink.h"
+}
+#endif

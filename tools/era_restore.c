@@ -1,0 +1,114 @@
+/* era_restore: write dm-era metadata from era XML. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "common.h"
+#include "../libpd/output.h"
+#include "../xml/era_restore.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s [options] -i {xml file|-} -o {device|file}\n"
+		"Options:\n"
+		"  -h, --help            Print this help and exit\n"
+		"  -i, --input FILE      The XML to restore ('-': standard input)\n"
+		"  -o, --output FILE     The metadata device or file to write (must exist)\n"
+		"  -q, --quiet           Suppress output messages, return only exit code\n"
+		"      --force           Write over a device holding a filesystem or other signature\n"
+		"  -V, --version         Print version information and exit\n",
+		tool_name());
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_FORCE = 256 };
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	const char *in = NULL, *out = NULL, *in_name;
+	int quiet = 0, force = 0, opt, fd, r;
+	struct era_xml_error xe;
+	struct era_builder *b;
+	struct pd_bdev dev;
+	struct pd_err e;
+
+	tool_init(argv[0]);
+	while ((opt = getopt_long(argc, argv, "hi:o:qV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'i':
+			in = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case OPT_FORCE:
+			force = 1;
+			break;
+		case 'V':
+			tool_version();
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_FAIL;
+		}
+	}
+	if (optind != argc || !in || !out) {
+		tool_error(optind != argc ? "too many arguments" : !in ? "no input file given (-i)" : "no output given (-o)");
+		usage(stderr);
+		return EXIT_FAIL;
+	}
+	in_name = strcmp(in, "-") ? in : "<stdin>";
+	if (strcmp(in, "-") && pd_same_target(in, out, &e)) {
+		if (!quiet)
+			tool_error("%s: %s", out, e.msg);
+		return EXIT_FAIL;
+	}
+	fd = strcmp(in, "-") ? open(in, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+	if (fd < 0) {
+		if (!quiet)
+			tool_error("%s: %s", in, strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (pd_output_open(&dev, out, force ? PD_OUTPUT_FORCE : 0, &e)) {
+		if (!quiet)
+			tool_error("%s: %s", out, e.msg);
+		return EXIT_FAIL;
+	}
+	r = era_build_open(&b, &dev, &e);
+	if (r) {
+		if (!quiet)
+			tool_error("%s", e.msg);
+		pd_bdev_close(&dev);
+		return EXIT_FAIL;
+	}
+	r = era_xml_restore(fd, b, &xe);
+	if (r && !quiet) {
+		if (xe.line)
+			tool_error("%s:%lu:%lu: %s", in_name, xe.line, xe.col, xe.msg);
+		else if (xe.code == PD_E_NOSPC || xe.code == PD_E_IO)
+			tool_error("%s: %s", out, xe.msg);
+		else
+			tool_error("%s: %s", in_name, xe.msg);
+	}
+	era_build_free(b);
+	pd_bdev_close(&dev);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return r ? EXIT_FAIL : EXIT_OK;
+}
