@@ -100,3 +100,14 @@ int era_sb_read(struct pd_bm *bm, uint64_t location, struct era_sb *sb, struct p
 #undef ROOT_OK
 	return 0;
 }
+
+int era_metadata_snap(struct pd_bm *bm, uint64_t *snap, struct pd_err *e)
+{
+	struct era_sb sb;
+	int r = era_sb_read(bm, ERA_SUPERBLOCK_LOCATION, &sb, e);
+
+	if (r)
+		return r;
+	*snap = sb.metadata_snap;
+	return 0;
+}

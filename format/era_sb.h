@@ -33,4 +33,7 @@ void era_sb_encode(void *block, const struct era_sb *sb); /* csum left to the va
  * version, block sizes, roots within the device). */
 int era_sb_read(struct pd_bm *bm, uint64_t location, struct era_sb *sb, struct pd_err *e);
 
+/* Reads block 0 and returns its metadata_snap (0 if none) in *snap. */
+int era_metadata_snap(struct pd_bm *bm, uint64_t *snap, struct pd_err *e);
+
 #endif

@@ -123,3 +123,76 @@ int tool_open_metadata(struct pd_bm **bm, const char *path, unsigned flags)
 		tool_pd_error(path, &e);
 	return r;
 }
+
+#include <getopt.h>
+#include "../format/era_sb.h"
+#include "../xml/sink.h"
+
+int tool_snapshot_option(int argc, char **argv, const char *arg, unsigned long long *snap)
+{
+	if (arg) {
+		if (tool_parse_u64(arg, ~0ull, snap)) {
+			tool_error("bad metadata snapshot block '%s'", arg);
+			return -1;
+		}
+		return 0;
+	}
+	tool_optional_number(argc, argv, &optind, snap);
+	return 0;
+}
+
+const char *tool_single_input(int argc, char **argv, void (*usage)(FILE *))
+{
+	if (optind + 1 == argc)
+		return argv[optind];
+	tool_error(optind >= argc ? "no input file given" : "too many arguments");
+	usage(stderr);
+	return NULL;
+}
+
+int tool_resolve_snapshot(struct pd_bm *bm, const char *in, unsigned long long *snap)
+{
+	struct pd_err e;
+	uint64_t held;
+
+	if (*snap)
+		return 0;
+	if (era_metadata_snap(bm, &held, &e)) {
+		tool_pd_error(in, &e);
+		return -1;
+	}
+	if (!held) {
+		tool_error("%s: no metadata snapshot is held (take one with "
+			   "'dmsetup message DEVICE 0 take_metadata_snap')", in);
+		return -1;
+	}
+	*snap = held;
+	return 0;
+}
+
+int tool_finish_output(struct sink *s, int fd, const char *out_path, const char *in, int r,
+		       const struct pd_err *e)
+{
+	const char *name = out_path && strcmp(out_path, "-") ? out_path : "standard output";
+
+	if (r && s->err == EPIPE) {
+		sink_free(s);
+		return EXIT_PIPE; /* the reader has gone: stop quietly */
+	}
+	if (r) {
+		if (s->err)
+			tool_error("%s: %s", name, strerror(s->err));
+		else
+			tool_pd_error(in, e);
+		tool_discard_output(out_path);
+	} else if (fd != STDOUT_FILENO && fsync(fd) < 0 && errno != EINVAL) {
+		tool_error("%s: %s", name, strerror(errno));
+		r = -1;
+	}
+	if (fd != STDOUT_FILENO && close(fd) < 0 && !r) {
+		tool_error("%s: %s", name, strerror(errno));
+		r = -1;
+	}
+	sink_free(s);
+	return r ? EXIT_FAIL : EXIT_OK;
+}

@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include "../libpd/pd_err.h"
 
+struct pd_bm;
+struct sink;
+
 /* Exit statuses, documented in every man page. */
 #define EXIT_OK 0
 #define EXIT_FAIL 1        /* damaged or unreadable metadata, bad usage, I/O error */
@@ -21,6 +24,20 @@ int tool_parse_u64(const char *s, unsigned long long max, unsigned long long *ou
 /* Fails (message, returns nonzero) if in and out name the same file. */
 int tool_same_file(const char *in, const char *out);
 
+
+/* The value of --metadata-snap[shot] [BLOCK] (optarg may be NULL).
+ * Returns 0, or -1 after a message. */
+int tool_snapshot_option(int argc, char **argv, const char *arg, unsigned long long *snap);
+/* The one INPUT argument left after the options, or NULL after a message
+ * and usage on stderr. */
+const char *tool_single_input(int argc, char **argv, void (*usage)(FILE *));
+/* With *snap == 0, the snapshot block 0 says is held; -1 after a message if none. */
+int tool_resolve_snapshot(struct pd_bm *bm, const char *in, unsigned long long *snap);
+/* Ends a run that wrote to s/fd: closed pipe, write or metadata error
+ * (-o file removed), fsync and close of an -o file. Returns the exit status. */
+int tool_finish_output(struct sink *s, int fd, const char *out_path, const char *in, int r,
+		       const struct pd_err *e);
+
 #endif
 
 /* Output for -o FILE (or stdout when path is NULL or "-"). Refuses to
@@ -35,5 +52,4 @@ void tool_discard_output(const char *path);
 int tool_optional_number(int argc, char **argv, int *optind_p, unsigned long long *out);
 /* Opens metadata for reading; PD_OPEN_DIRECT falls back to buffered where
  * the file system refuses it. Prints the error. */
-struct pd_bm;
 int tool_open_metadata(struct pd_bm **bm, const char *path, unsigned flags);

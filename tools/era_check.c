@@ -120,12 +120,9 @@ int main(int argc, char **argv)
 			return EXIT_FAIL;
 		}
 	}
-	if (optind + 1 != argc) {
-		tool_error(optind >= argc ? "no input file given" : "too many arguments");
-		usage(stderr);
+	c.path = tool_single_input(argc, argv, usage);
+	if (!c.path)
 		return EXIT_FAIL;
-	}
-	c.path = argv[optind];
 	if (pd_bm_open(&bm, c.path, PD_OPEN_RDONLY, PD_BM_DEFAULT_CACHE, &e)) {
 		if (!c.quiet)
 			tool_pd_error(c.path, &e);

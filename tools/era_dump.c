@@ -31,6 +31,16 @@ static void report(void *ctx, const struct era_report *r)
 		tool_error("%s: %s", path, r->detail);
 }
 
+/* On a terminal only: where the dump is, overwritten in place. */
+static void progress(void *ctx, const char *part, uint64_t done, uint64_t total)
+{
+	(void)ctx;
+	if (total)
+		fprintf(stderr, "\r%s: %s %3llu%%", tool_name(), part, (unsigned long long)(done * 100 / total));
+	else
+		fprintf(stderr, "\r%s: %s     ", tool_name(), part);
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_LOGICAL = 256 };
@@ -69,12 +79,8 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			use_snap = 1;
-			if (optarg && tool_parse_u64(optarg, ~0ull, &snap)) {
-				tool_error("bad metadata snapshot block '%s'", optarg);
+			if (tool_snapshot_option(argc, argv, optarg, &snap))
 				return EXIT_FAIL;
-			}
-			if (!optarg)
-				tool_optional_number(argc, argv, &optind, &snap);
 			break;
 		case 'o':
 			out_path = optarg;
@@ -84,56 +90,29 @@ int main(int argc, char **argv)
 			return EXIT_FAIL;
 		}
 	}
-	if (optind + 1 != argc) {
-		tool_error(optind >= argc ? "no input file given" : "too many arguments");
-		usage(stderr);
+	in = tool_single_input(argc, argv, usage);
+	if (!in)
 		return EXIT_FAIL;
-	}
-	in = argv[optind];
 	if (tool_open_metadata(&bm, in, use_snap ? PD_OPEN_DIRECT : PD_OPEN_RDONLY))
 		return EXIT_FAIL;
-	if (use_snap && !snap) {
-		uint64_t held;
-		if (era_metadata_snap(bm, &held, &e)) {
-			tool_pd_error(in, &e);
-			pd_bm_close(bm);
-			return EXIT_FAIL;
-		}
-		if (!held) {
-			tool_error("%s: no metadata snapshot is held", in);
-			pd_bm_close(bm);
-			return EXIT_FAIL;
-		}
-		snap = held;
+	if (use_snap && tool_resolve_snapshot(bm, in, &snap)) {
+		pd_bm_close(bm);
+		return EXIT_FAIL;
 	}
 	o.sb_location = snap;
 	o.report = report;
+
 	o.ctx = (void *)in;
 	fd = tool_open_output(in, out_path);
 	if (fd < 0 || sink_init(&s, fd)) {
 		pd_bm_close(bm);
 		return EXIT_FAIL;
 	}
+	if (isatty(STDERR_FILENO) && !isatty(fd))
+		o.progress = progress;
 	r = era_dump(bm, &o, &s, &e);
+	if (o.progress)
+		fputs("\r\033[K", stderr);
 	pd_bm_close(bm);
-	if (r && s.err == EPIPE) {
-		sink_free(&s);
-		return EXIT_PIPE;
-	}
-	if (r) {
-		if (s.err)
-			tool_error("%s: %s", out_path ? out_path : "standard output", strerror(s.err));
-		else
-			tool_pd_error(in, &e);
-		tool_discard_output(out_path);
-	} else if (fd != STDOUT_FILENO && (fsync(fd) < 0 && errno != EINVAL)) {
-		tool_error("%s: %s", out_path, strerror(errno));
-		r = -1;
-	}
-	if (fd != STDOUT_FILENO && close(fd) < 0 && !r) {
-		tool_error("%s: %s", out_path, strerror(errno));
-		r = -1;
-	}
-	sink_free(&s);
-	return r ? EXIT_FAIL : EXIT_OK;
+	return tool_finish_output(&s, fd, out_path, in, r, &e);
 }

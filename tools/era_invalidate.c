@@ -94,12 +94,8 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			use_snap = 1;
-			if (optarg && tool_parse_u64(optarg, ~0ull, &snap)) {
-				tool_error("bad metadata snapshot block '%s'", optarg);
+			if (tool_snapshot_option(argc, argv, optarg, &snap))
 				return EXIT_FAIL;
-			}
-			if (!optarg)
-				tool_optional_number(argc, argv, &optind, &snap);
 			break;
 		case 'o':
 			out_path = optarg;
@@ -122,27 +118,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_FAIL;
 	}
-	if (optind + 1 != argc) {
-		tool_error(optind >= argc ? "no input file given" : "too many arguments");
-		usage(stderr);
+	in = tool_single_input(argc, argv, usage);
+	if (!in)
 		return EXIT_FAIL;
-	}
-	in = argv[optind];
 	if (tool_open_metadata(&bm, in, use_snap ? PD_OPEN_DIRECT : PD_OPEN_RDONLY))
 		return EXIT_FAIL;
-	if (use_snap && !snap) {
-		uint64_t held;
-		if (era_metadata_snap(bm, &held, &e)) {
-			tool_pd_error(in, &e);
-			pd_bm_close(bm);
-			return EXIT_FAIL;
-		}
-		if (!held) {
-			tool_error("%s: no metadata snapshot is held (take one with 'dmsetup message DEV 0 take_metadata_snap')", in);
-			pd_bm_close(bm);
-			return EXIT_FAIL;
-		}
-		snap = held;
+	if (use_snap && tool_resolve_snapshot(bm, in, &snap)) {
+		pd_bm_close(bm);
+		return EXIT_FAIL;
 	}
 	o.written_since = (uint32_t)since;
 	o.sb_location = snap;
@@ -153,21 +136,5 @@ int main(int argc, char **argv)
 	}
 	r = json ? write_json(bm, &o, &s, &e) : era_invalidate(bm, &o, &s, &e);
 	pd_bm_close(bm);
-	if (r && s.err == EPIPE) {
-		sink_free(&s);
-		return EXIT_PIPE;
-	}
-	if (r) {
-		if (s.err)
-			tool_error("%s: %s", out_path ? out_path : "standard output", strerror(s.err));
-		else
-			tool_pd_error(in, &e);
-		tool_discard_output(out_path);
-	}
-	if (fd != STDOUT_FILENO && close(fd) < 0 && !r) {
-		tool_error("%s: %s", out_path, strerror(errno));
-		r = -1;
-	}
-	sink_free(&s);
-	return r ? EXIT_FAIL : EXIT_OK;
+	return tool_finish_output(&s, fd, out_path, in, r, &e);
 }

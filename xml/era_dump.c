@@ -59,6 +59,8 @@ static int on_writeset(void *ctx, const struct era_writeset_info *ws, const uint
 	struct kept_ws *k, *p;
 	uint64_t n, nw;
 
+	if (d->o->progress)
+		d->o->progress(d->o->ctx, "writesets", 0, 0);
 	if (!d->o->logical) {
 		if (era_xml_writeset(d->out, ws->era, ws->nr_bits, words, d->sb.nr_blocks))
 			return out_status(d);
@@ -98,6 +100,9 @@ static int on_array_begin(void *ctx, uint32_t nr_blocks)
 static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t n)
 {
 	struct dump *d = ctx;
+
+	if (d->o->progress && (first / n) % 64 == 0)
+		d->o->progress(d->o->ctx, "era array", first, d->sb.nr_blocks);
 
 	if (!d->o->logical) {
 		if (era_xml_eras_le(d->out, first, values, n))
@@ -160,15 +165,4 @@ int era_dump(struct pd_bm *bm, const struct era_dump_opts *o, struct sink *out, 
 	free(d.ws);
 	free(d.any);
 	return r;
-}
-
-int era_metadata_snap(struct pd_bm *bm, uint64_t *snap, struct pd_err *e)
-{
-	struct era_sb sb;
-	int r = era_sb_read(bm, ERA_SUPERBLOCK_LOCATION, &sb, e);
-
-	if (r)
-		return r;
-	*snap = sb.metadata_snap;
-	return 0;
 }

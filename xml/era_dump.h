@@ -10,6 +10,9 @@ struct era_dump_opts {
 	int repair;               /* skip damage (reported), dump what can be read */
 	/* Called for each problem met (may be NULL). */
 	void (*report)(void *ctx, const struct era_report *r);
+	/* Optional: called as the dump goes, with what is being dumped and how
+	 * far (done of total blocks of that part). */
+	void (*progress)(void *ctx, const char *part, uint64_t done, uint64_t total);
 	void *ctx;
 };
 
@@ -17,8 +20,5 @@ struct era_dump_opts {
  * set if writing failed; another -code (e filled) if the metadata could not
  * be dumped, in which case the closing tags are never written. */
 int era_dump(struct pd_bm *bm, const struct era_dump_opts *o, struct sink *out, struct pd_err *e);
-
-/* Reads block 0 and returns its metadata_snap (0 if none) in *snap. */
-int era_metadata_snap(struct pd_bm *bm, uint64_t *snap, struct pd_err *e);
 
 #endif

@@ -116,15 +116,16 @@ int era_xml_eras(struct sink *s, uint64_t first, const uint32_t *eras, uint32_t 
 
 int era_xml_eras_le(struct sink *s, uint64_t first, const void *le32_values, uint32_t n)
 {
-	struct dec c;
-	char ebuf[24] = "0";
-	unsigned elen = 1;
-	uint32_t last = 0;
+	uint32_t eras[256];
 
-	dec_set(&c, first);
-	for (uint32_t i = 0; i < n; i++)
-		if (era_line(s, &c, pd_get32((const char *)le32_values + 4 * i), &last, ebuf, &elen))
+	for (uint32_t off = 0; off < n; off += 256) {
+		uint32_t m = n - off < 256 ? n - off : 256;
+
+		for (uint32_t i = 0; i < m; i++)
+			eras[i] = pd_get32((const char *)le32_values + 4 * (off + i));
+		if (era_xml_eras(s, first + off, eras, m))
 			return -1;
+	}
 	return 0;
 }
 
