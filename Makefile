@@ -40,7 +40,7 @@ TOOL_COMMON_OBJ := $(TOOL_COMMON:%.c=$(B)/%.o)
 BINS := $(TOOLS:%=bin/%)
 
 DEPS_PKGS := build-essential pkg-config libxml2-dev libxml2-utils libexpat1-dev libblkid-dev \
-	libgtest-dev python3-pytest xz-utils
+	libgtest-dev python3-pytest xz-utils groff-base
 KERNEL_PKGS := qemu-system-x86 busybox-static cpio dmsetup
 
 .PHONY: all deps deps-kernel demo check check-unit check-integration check-asan check-kernel \
@@ -107,6 +107,7 @@ check-integration: $(BINS)
 # that `make check` runs after the unit and integration tests.
 CHECK_EXTRA :=
 include $(sort $(wildcard mk/*.mk))
+include tests/kernel/Makefile.inc
 
 check: deps
 	$(MAKE) all $(B)/unit_tests
