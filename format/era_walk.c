@@ -155,6 +155,8 @@ static int walk_writesets(struct walk *w, int data)
 			if (r)
 				goto out;
 		}
+		if (!w->counting && w->v->want_writeset && !w->v->want_writeset(w->v->ctx, ws))
+			continue;
 		if (need > cap_words) {
 			uint64_t *p = realloc(words, need * 8);
 			if (!p) {

@@ -24,6 +24,9 @@ struct era_visitor {
 	/* Writesets in era order; words holds pd_bitset_words(nr_bits) words,
 	 * bits of damaged blocks zero. */
 	int (*writeset)(void *ctx, const struct era_writeset_info *ws, const uint64_t *words);
+	/* Optional filter: return 0 to skip a writeset without reading its
+	 * bitset (ignored when references are being counted). */
+	int (*want_writeset)(void *ctx, const struct era_writeset_info *ws);
 	int (*era_array_begin)(void *ctx, uint32_t nr_blocks);
 	/* Era array entries [first, first + n) as little-endian le32 values. */
 	int (*era_block)(void *ctx, uint64_t first, const void *values, uint32_t n);

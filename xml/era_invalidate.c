@@ -46,11 +46,23 @@ static int on_writeset(void *ctx, const struct era_writeset_info *ws, const uint
 	return 0;
 }
 
+static int want_writeset(void *ctx, const struct era_writeset_info *ws)
+{
+	return ws->era >= ((struct inval *)ctx)->o->written_since;
+}
+
 static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t n)
 {
 	struct inval *v = ctx;
-	uint32_t t = v->o->written_since;
+	uint32_t t = v->o->written_since, max = 0;
 
+	/* Most blocks hold only older eras: one vectorised pass rules them out. */
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t e = pd_get32((const char *)values + 4 * i);
+		max = e > max ? e : max;
+	}
+	if (max < t)
+		return 0;
 	for (uint32_t i = 0; i < n; i++)
 		if (pd_get32((const char *)values + 4 * i) >= t)
 			pd_bit_set(v->marked, first + i);
@@ -62,7 +74,8 @@ int era_written_since(struct pd_bm *bm, const struct era_invalidate_opts *o, uin
 {
 	struct inval v = { .o = o, .e = e };
 	struct era_visitor vis = {
-		.ctx = &v, .superblock = on_sb, .writeset = on_writeset, .era_block = on_era_block,
+		.ctx = &v, .superblock = on_sb, .writeset = on_writeset, .want_writeset = want_writeset,
+		.era_block = on_era_block,
 		.problem = on_problem,
 	};
 	struct era_walk_opts wo = { .sb_location = o->sb_location };
