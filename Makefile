@@ -101,7 +101,7 @@ check-unit: $(B)/unit_tests
 	$(B)/unit_tests
 
 check-integration: $(BINS)
-	$(PYTHON) -m pytest -q tests/integration
+	$(PYTHON) -m pytest -q -p no:cacheprovider --basetemp=$(B)/pytest-tmp tests/integration
 
 # Pieces in mk/*.mk add their own targets; CHECK_EXTRA lists more targets
 # that `make check` runs after the unit and integration tests.
@@ -113,7 +113,7 @@ check: deps
 	$(MAKE) all $(B)/unit_tests
 	$(B)/unit_tests --gtest_brief=1
 	$(foreach t,$(CHECK_EXTRA),$(MAKE) $(t) &&) true
-	$(PYTHON) -m pytest -q $(PYTEST_ARGS) tests/integration
+	$(PYTHON) -m pytest -q -p no:cacheprovider --basetemp=$(B)/pytest-tmp $(PYTEST_ARGS) tests/integration
 
 check-asan:
 	$(MAKE) B=build-asan SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPT=-O1 \
