@@ -1,0 +1,114 @@
+#include <stdio.h>
+#include <string.h>
+#include "era_repair.h"
+#include "era_walk.h"
+
+struct rctx {
+	struct era_builder *b;
+	const struct era_repair_opts *o;
+	struct era_repair_result *res;
+	struct era_sb sb;
+	struct pd_err *e;
+};
+
+static void report(struct rctx *c, const struct era_report *r)
+{
+	c->res->nr_problems++;
+	if (c->o->report)
+		c->o->report(c->o->ctx, r);
+}
+
+static int v_superblock(void *ctx, const struct era_sb *sb)
+{
+	struct rctx *c = ctx;
+	struct era_build_params p;
+
+	c->sb = *sb;
+	memset(&p, 0, sizeof(p));
+	p.data_block_size = sb->data_block_size;
+	p.nr_blocks = sb->nr_blocks;
+	p.current_era = sb->current_era;
+	p.flags = 1;
+	p.options = ERA_BUILD_ALLOW_GAPS | ERA_BUILD_MERGE_DUP | ERA_BUILD_CLAMP_ERAS;
+	p.gap_era = sb->current_era;
+	return era_build_begin(c->b, &p, c->e);
+}
+
+static int v_writeset(void *ctx, const struct era_writeset_info *ws, const uint64_t *words)
+{
+	struct rctx *c = ctx;
+	int r;
+
+	if (ws->era > c->sb.current_era) {
+		struct era_report rep = { .id = ERA_P_WS_ERA_FUTURE, .block = ws->root };
+		snprintf(rep.detail, sizeof(rep.detail), "writeset for era %u dropped: newer than the current era %u",
+			 ws->era, c->sb.current_era);
+		report(c, &rep);
+		return 0;
+	}
+	r = era_build_writeset_begin(c->b, ws->era, ws->nr_bits, c->e);
+	if (!r)
+		r = era_build_writeset_words(c->b, words, c->e);
+	if (!r)
+		r = era_build_writeset_end(c->b, c->e);
+	return r;
+}
+
+static int v_ea_begin(void *ctx, uint32_t nr_blocks)
+{
+	struct rctx *c = ctx;
+	(void)nr_blocks;
+	return era_build_era_array_begin(c->b, c->e);
+}
+
+static int v_era_block(void *ctx, uint64_t first, const void *values, uint32_t n)
+{
+	struct rctx *c = ctx;
+	uint64_t nr = c->sb.nr_blocks;
+
+	/* entries past nr_blocks (a damaged count) are not the device's */
+	if (first >= nr)
+		return 0;
+	if (first + n > nr)
+		n = (uint32_t)(nr - first);
+	return era_build_eras_le(c->b, first, values, n, c->e);
+}
+
+static int v_ea_end(void *ctx)
+{
+	struct rctx *c = ctx;
+	return era_build_era_array_end(c->b, c->e);
+}
+
+static int v_problem(void *ctx, const struct era_report *r)
+{
+	struct rctx *c = ctx;
+
+	report(c, r);
+	/* an unusable superblock stops the walk by itself; everything else is skipped */
+	return 0;
+}
+
+int era_repair_metadata(struct pd_bm *in, struct era_builder *b, const struct era_repair_opts *o,
+			struct era_repair_result *res, struct pd_err *e)
+{
+	struct rctx c = { .b = b, .o = o, .res = res, .e = e };
+	const struct era_visitor v = {
+		.ctx = &c,
+		.superblock = v_superblock,
+		.writeset = v_writeset,
+		.era_array_begin = v_ea_begin,
+		.era_block = v_era_block,
+		.era_array_end = v_ea_end,
+		.problem = v_problem,
+	};
+	const struct era_walk_opts wo = { .sb_location = ERA_SUPERBLOCK_LOCATION, .flags = 0 };
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	r = era_walk(in, &wo, &v, e);
+	if (!r)
+		r = era_build_commit(b, e);
+	era_build_get_stats(b, &res->stats);
+	return r;
+}

@@ -1,0 +1,133 @@
+/* era_repair: rebuild dm-era metadata from a damaged copy. Never writes its input. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include "common.h"
+#include "../format/era_repair.h"
+#include "../libpd/output.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s [options] -i {device|file} -o {device|file}\n"
+		"Options:\n"
+		"  -h, --help            Print this help and exit\n"
+		"  -i, --input FILE      The metadata to repair (read only)\n"
+		"  -o, --output FILE     The metadata device or file to write (must exist)\n"
+		"  -q, --quiet           Suppress output messages, return only exit code\n"
+		"      --force           Write over a device holding a filesystem or other signature\n"
+		"  -V, --version         Print version information and exit\n",
+		tool_name());
+}
+
+struct ctx {
+	const char *in;
+	int quiet;
+};
+
+static void report(void *p, const struct era_report *r)
+{
+	struct ctx *c = p;
+
+	if (c->quiet)
+		return;
+	if (r->block != PD_NO_BLOCK)
+		fprintf(stderr, "%s: %s: block %llu: %s (skipped)\n", tool_name(), c->in,
+			(unsigned long long)r->block, r->detail);
+	else
+		fprintf(stderr, "%s: %s: %s (skipped)\n", tool_name(), c->in, r->detail);
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_FORCE = 256 };
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct ctx c = { 0 };
+	struct era_repair_opts ro = { .report = report, .ctx = &c };
+	struct era_repair_result res;
+	const char *out = NULL;
+	struct era_builder *b;
+	struct pd_bdev dev;
+	struct pd_bm *bm;
+	struct pd_err e;
+	int force = 0, opt, r;
+
+	tool_init(argv[0]);
+	while ((opt = getopt_long(argc, argv, "hi:o:qV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'i':
+			c.in = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'q':
+			c.quiet = 1;
+			break;
+		case OPT_FORCE:
+			force = 1;
+			break;
+		case 'V':
+			tool_version();
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_FAIL;
+		}
+	}
+	if (optind != argc || !c.in || !out) {
+		tool_error(optind != argc ? "too many arguments" : !c.in ? "no input given (-i)" : "no output given (-o)");
+		usage(stderr);
+		return EXIT_FAIL;
+	}
+	if (pd_same_target(c.in, out, &e)) {
+		if (!c.quiet)
+			tool_error("%s: %s", out, e.msg);
+		return EXIT_FAIL;
+	}
+	if (pd_bm_open(&bm, c.in, PD_OPEN_RDONLY, PD_BM_DEFAULT_CACHE, &e)) {
+		if (!c.quiet)
+			tool_pd_error(c.in, &e);
+		return EXIT_FAIL;
+	}
+	if (pd_output_open(&dev, out, force ? PD_OUTPUT_FORCE : 0, &e)) {
+		if (!c.quiet)
+			tool_error("%s: %s", out, e.msg);
+		pd_bm_close(bm);
+		return EXIT_FAIL;
+	}
+	r = era_build_open(&b, &dev, &e);
+	if (!r) {
+		r = era_repair_metadata(bm, b, &ro, &res, &e);
+		era_build_free(b);
+	}
+	if (r && !c.quiet) {
+		if (e.code == PD_E_NOSPC || e.code == PD_E_IO)
+			tool_error("%s: %s", out, e.msg);
+		else
+			tool_pd_error(c.in, &e);
+	} else if (!r && !c.quiet) {
+		if (res.stats.gaps_filled)
+			tool_error("%s: %llu unreadable era array entries set to the current era", out,
+				   (unsigned long long)res.stats.gaps_filled);
+		if (res.stats.eras_clamped)
+			tool_error("%s: %llu era values above the current era clamped to it", out,
+				   (unsigned long long)res.stats.eras_clamped);
+		if (res.stats.writesets_merged)
+			tool_error("%s: current writeset merged with the archived one of the same era", out);
+	}
+	pd_bdev_close(&dev);
+	pd_bm_close(bm);
+	return r ? EXIT_FAIL : EXIT_OK;
+}

@@ -1,0 +1,490 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/SAX2.h>
+#include "era_parse.h"
+
+#define CHUNK (64u * 1024u)
+
+enum state { ST_TOP, ST_SB, ST_WS, ST_EA, ST_LEAF, ST_DONE };
+
+enum name {
+	N_SUPERBLOCK, N_WRITESET, N_BIT, N_MARKED, N_ERA_ARRAY, N_ERA,
+	N_UUID, N_BLOCK_SIZE, N_NR_BLOCKS, N_CURRENT_ERA, N_NR_BITS, N_BLOCK, N_VALUE,
+	N_BLOCK_BEGIN, N_LEN,
+	N_COUNT
+};
+
+static const char *const names[N_COUNT] = {
+	"superblock", "writeset", "bit", "marked", "era_array", "era",
+	"uuid", "block_size", "nr_blocks", "current_era", "nr_bits", "block", "value",
+	"block_begin", "len",
+};
+
+struct parser {
+	xmlParserCtxtPtr ctxt;
+	const struct era_xml_events *ev;
+	struct era_xml_error *err;
+	const xmlChar *iname[N_COUNT];   /* names interned in the parser's dictionary */
+	enum state st;
+	enum state leaf_parent;           /* where an empty element returns to */
+	int seen_era_array;
+	int failed;
+	struct pd_err e;
+};
+
+static void fail_at(struct parser *p, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail_at(struct parser *p, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->failed)
+		return;
+	p->failed = 1;
+	p->err->code = code;
+	p->err->line = (unsigned long)xmlSAX2GetLineNumber(p->ctxt);
+	p->err->col = (unsigned long)xmlSAX2GetColumnNumber(p->ctxt);
+	va_start(ap, fmt);
+	vsnprintf(p->err->msg, sizeof(p->err->msg), fmt, ap);
+	va_end(ap);
+	xmlStopParser(p->ctxt);
+}
+
+static void callback_failed(struct parser *p, int r)
+{
+	fail_at(p, p->e.code ? p->e.code : (r < 0 ? -r : PD_E_INVAL), "%s",
+		p->e.msg[0] ? p->e.msg : "rejected");
+}
+
+static int name_is(const struct parser *p, const xmlChar *s, enum name n)
+{
+	return s == p->iname[n] || !strcmp((const char *)s, names[n]);
+}
+
+static int which(const struct parser *p, const xmlChar *s, const enum name *allowed, int nr)
+{
+	for (int i = 0; i < nr; i++)
+		if (s == p->iname[allowed[i]])
+			return i;
+	for (int i = 0; i < nr; i++)
+		if (!strcmp((const char *)s, names[allowed[i]]))
+			return i;
+	return -1;
+}
+
+/* Decimal digits only, at most 2^32 - 1. */
+static int parse_u32(const xmlChar *s, const xmlChar *end, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (s == end || end - s > 10)
+		return -1;
+	for (; s < end; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Reads the attributes of element `el`: numeric ones into vals[] (in the
+ * order of `want`), `value`/`uuid` handled as text. Returns 0 or fails. */
+static int get_attrs(struct parser *p, enum name el, const enum name *want, int nr_want, uint32_t *vals,
+		     int *boolval, int nb_attributes, const xmlChar **attrs)
+{
+	unsigned seen = 0;
+
+	for (int i = 0; i < nb_attributes; i++) {
+		const xmlChar *name = attrs[5 * i], *v = attrs[5 * i + 3], *end = attrs[5 * i + 4];
+		int k = attrs[5 * i + 1] ? -1 : which(p, name, want, nr_want);
+
+		if (k < 0) {
+			fail_at(p, PD_E_CORRUPT, "unknown attribute '%s%s%s' in <%s>",
+				attrs[5 * i + 1] ? (const char *)attrs[5 * i + 1] : "", attrs[5 * i + 1] ? ":" : "",
+				(const char *)name, names[el]);
+			return -1;
+		}
+		seen |= 1u << k;
+		if (want[k] == N_UUID)
+			continue;
+		if (want[k] == N_VALUE) {
+			size_t len = (size_t)(end - v);
+			if (len == 4 && !memcmp(v, "true", 4))
+				*boolval = 1;
+			else if (len == 5 && !memcmp(v, "false", 5))
+				*boolval = 0;
+			else {
+				fail_at(p, PD_E_CORRUPT, "attribute 'value' of <%s> is '%.*s', not true or false",
+					names[el], (int)(len > 40 ? 40 : len), (const char *)v);
+				return -1;
+			}
+			continue;
+		}
+		if (parse_u32(v, end, &vals[k])) {
+			size_t len = (size_t)(end - v);
+			fail_at(p, PD_E_CORRUPT, "attribute '%s' of <%s> is '%.*s', not a number from 0 to 4294967295",
+				names[want[k]], names[el], (int)(len > 40 ? 40 : len), (const char *)v);
+			return -1;
+		}
+	}
+	if (seen != (1u << nr_want) - 1) {
+		for (int k = 0; k < nr_want; k++)
+			if (!(seen & (1u << k))) {
+				fail_at(p, PD_E_CORRUPT, "missing attribute '%s' in <%s>", names[want[k]], names[el]);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+static const char *state_place(enum state st)
+{
+	switch (st) {
+	case ST_TOP: return "at the top level";
+	case ST_SB: return "in <superblock>";
+	case ST_WS: return "in <writeset>";
+	case ST_EA: return "in <era_array>";
+	case ST_LEAF: return "inside <bit>, <marked> or <era>";
+	default: return "after </superblock>";
+	}
+}
+
+static void start_el(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *URI,
+		     int nb_namespaces, const xmlChar **namespaces, int nb_attributes, int nb_defaulted,
+		     const xmlChar **attrs)
+{
+	struct parser *p = ctx;
+	uint32_t v[3];
+	int bv = 0, r;
+	(void)URI; (void)nb_namespaces; (void)namespaces; (void)nb_defaulted;
+
+	if (p->failed)
+		return;
+	if (prefix)
+		goto unexpected;
+	/* the hot elements first */
+	if (p->st == ST_EA && localname == p->iname[N_ERA]) {
+		static const enum name w[] = { N_BLOCK, N_ERA };
+		if (nb_attributes == 2 && attrs[0] == p->iname[N_BLOCK] && attrs[5] == p->iname[N_ERA] &&
+		    !attrs[1] && !attrs[6]) {
+			/* the common case: dump order, no lookups */
+			if (parse_u32(attrs[3], attrs[4], &v[0]) || parse_u32(attrs[8], attrs[9], &v[1])) {
+				if (get_attrs(p, N_ERA, w, 2, v, &bv, nb_attributes, attrs))
+					return;
+			}
+		} else if (get_attrs(p, N_ERA, w, 2, v, &bv, nb_attributes, attrs))
+			return;
+		if ((r = p->ev->era(p->ev->ctx, v[0], v[1], &p->e)))
+			return callback_failed(p, r);
+		p->leaf_parent = ST_EA;
+		p->st = ST_LEAF;
+		return;
+	}
+	if (p->st == ST_WS && localname == p->iname[N_BIT]) {
+		static const enum name w[] = { N_BLOCK, N_VALUE };
+		if (nb_attributes == 2 && attrs[0] == p->iname[N_BLOCK] && attrs[5] == p->iname[N_VALUE] &&
+		    !attrs[1] && !attrs[6] && !parse_u32(attrs[3], attrs[4], &v[0])) {
+			size_t len = (size_t)(attrs[9] - attrs[8]);
+			if (len == 4 && !memcmp(attrs[8], "true", 4))
+				bv = 1;
+			else if (!(len == 5 && !memcmp(attrs[8], "false", 5)) &&
+				 get_attrs(p, N_BIT, w, 2, v, &bv, nb_attributes, attrs))
+				return;
+		} else if (get_attrs(p, N_BIT, w, 2, v, &bv, nb_attributes, attrs))
+			return;
+		if ((r = p->ev->bit(p->ev->ctx, v[0], bv, &p->e)))
+			return callback_failed(p, r);
+		p->leaf_parent = ST_WS;
+		p->st = ST_LEAF;
+		return;
+	}
+	switch (p->st) {
+	case ST_TOP:
+		if (name_is(p, localname, N_SUPERBLOCK)) {
+			static const enum name w[] = { N_BLOCK_SIZE, N_NR_BLOCKS, N_CURRENT_ERA, N_UUID };
+			struct era_xml_superblock sb;
+			if (get_attrs(p, N_SUPERBLOCK, w, 4, v, &bv, nb_attributes, attrs))
+				return;
+			sb.block_size = v[0];
+			sb.nr_blocks = v[1];
+			sb.current_era = v[2];
+			if (p->ev->superblock_begin && (r = p->ev->superblock_begin(p->ev->ctx, &sb, &p->e)))
+				return callback_failed(p, r);
+			p->st = ST_SB;
+			return;
+		}
+		break;
+	case ST_SB:
+		if (name_is(p, localname, N_WRITESET)) {
+			static const enum name w[] = { N_ERA, N_NR_BITS };
+			if (p->seen_era_array) {
+				fail_at(p, PD_E_CORRUPT, "<writeset> after <era_array> (writesets come first)");
+				return;
+			}
+			if (get_attrs(p, N_WRITESET, w, 2, v, &bv, nb_attributes, attrs))
+				return;
+			if ((r = p->ev->writeset_begin(p->ev->ctx, v[0], v[1], &p->e)))
+				return callback_failed(p, r);
+			p->st = ST_WS;
+			return;
+		}
+		if (name_is(p, localname, N_ERA_ARRAY)) {
+			if (p->seen_era_array) {
+				fail_at(p, PD_E_CORRUPT, "second <era_array>");
+				return;
+			}
+			if (get_attrs(p, N_ERA_ARRAY, NULL, 0, v, &bv, nb_attributes, attrs))
+				return;
+			p->seen_era_array = 1;
+			if ((r = p->ev->era_array_begin(p->ev->ctx, &p->e)))
+				return callback_failed(p, r);
+			p->st = ST_EA;
+			return;
+		}
+		break;
+	case ST_WS:
+		if (name_is(p, localname, N_BIT))
+			goto slow_bit;
+		if (name_is(p, localname, N_MARKED)) {
+			static const enum name w[] = { N_BLOCK_BEGIN, N_LEN };
+			if (get_attrs(p, N_MARKED, w, 2, v, &bv, nb_attributes, attrs))
+				return;
+			if ((r = p->ev->marked(p->ev->ctx, v[0], v[1], &p->e)))
+				return callback_failed(p, r);
+			p->leaf_parent = ST_WS;
+			p->st = ST_LEAF;
+			return;
+		}
+		break;
+	case ST_EA:
+		if (name_is(p, localname, N_ERA))
+			goto slow_era;
+		break;
+	default:
+		break;
+	}
+unexpected:
+	{
+		int known = 0;
+		for (int i = 0; i < N_UUID; i++)
+			known |= name_is(p, localname, (enum name)i);
+		fail_at(p, PD_E_CORRUPT, "%s element <%s%s%s> %s", known ? "misplaced" : "unknown",
+			prefix ? (const char *)prefix : "", prefix ? ":" : "", (const char *)localname,
+			state_place(p->st));
+	}
+	return;
+slow_bit:
+	{
+		static const enum name w[] = { N_BLOCK, N_VALUE };
+		if (get_attrs(p, N_BIT, w, 2, v, &bv, nb_attributes, attrs))
+			return;
+		if ((r = p->ev->bit(p->ev->ctx, v[0], bv, &p->e)))
+			return callback_failed(p, r);
+		p->leaf_parent = ST_WS;
+		p->st = ST_LEAF;
+		return;
+	}
+slow_era:
+	{
+		static const enum name w[] = { N_BLOCK, N_ERA };
+		if (get_attrs(p, N_ERA, w, 2, v, &bv, nb_attributes, attrs))
+			return;
+		if ((r = p->ev->era(p->ev->ctx, v[0], v[1], &p->e)))
+			return callback_failed(p, r);
+		p->leaf_parent = ST_EA;
+		p->st = ST_LEAF;
+		return;
+	}
+}
+
+static void end_el(void *ctx, const xmlChar *localname, const xmlChar *prefix, const xmlChar *URI)
+{
+	struct parser *p = ctx;
+	int r = 0;
+	(void)localname; (void)prefix; (void)URI;
+
+	if (p->failed)
+		return;
+	/* libxml2 has checked that the end tag matches its start tag */
+	switch (p->st) {
+	case ST_LEAF:
+		p->st = p->leaf_parent;
+		return;
+	case ST_WS:
+		r = p->ev->writeset_end(p->ev->ctx, &p->e);
+		p->st = ST_SB;
+		break;
+	case ST_EA:
+		r = p->ev->era_array_end(p->ev->ctx, &p->e);
+		p->st = ST_SB;
+		break;
+	case ST_SB:
+		if (!p->seen_era_array) {
+			fail_at(p, PD_E_CORRUPT, "<superblock> has no <era_array>");
+			return;
+		}
+		if (p->ev->superblock_end)
+			r = p->ev->superblock_end(p->ev->ctx, &p->e);
+		p->st = ST_DONE;
+		break;
+	default:
+		break;
+	}
+	if (r)
+		callback_failed(p, r);
+}
+
+static void characters(void *ctx, const xmlChar *ch, int len)
+{
+	struct parser *p = ctx;
+
+	for (int i = 0; i < len; i++) {
+		if (ch[i] != ' ' && ch[i] != '\n' && ch[i] != '\t' && ch[i] != '\r') {
+			int n = 0;
+			while (i + n < len && n < 20 && ch[i + n] > ' ')
+				n++;
+			fail_at(p, PD_E_CORRUPT, "unexpected text '%.*s' %s", n, (const char *)ch + i,
+				state_place(p->st));
+			return;
+		}
+	}
+}
+
+static void cdata(void *ctx, const xmlChar *ch, int len)
+{
+	struct parser *p = ctx;
+	(void)ch; (void)len;
+	fail_at(p, PD_E_CORRUPT, "unexpected CDATA section %s", state_place(p->st));
+}
+
+static void internal_subset(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
+{
+	struct parser *p = ctx;
+	(void)name; (void)ext; (void)sys;
+	fail_at(p, PD_E_CORRUPT, "a DOCTYPE declaration is not allowed");
+}
+
+static void xml_error(void *ctx, xmlErrorPtr x)
+{
+	struct parser *p = ctx;
+	size_t n;
+
+	if (p->failed || !x || x->level < XML_ERR_ERROR)
+		return;
+	p->failed = 1;
+	p->err->code = PD_E_CORRUPT;
+	p->err->line = x->line > 0 ? (unsigned long)x->line : 0;
+	p->err->col = x->int2 > 0 ? (unsigned long)x->int2 : 0;
+	if (x->code == XML_ERR_DOCUMENT_END && p->st != ST_DONE)
+		/* libxml2's push parser calls an unfinished document "extra content" */
+		snprintf(p->err->msg, sizeof(p->err->msg), "truncated document: it ends %s", state_place(p->st));
+	else
+		snprintf(p->err->msg, sizeof(p->err->msg), "%s", x->message ? x->message : "XML error");
+	n = strlen(p->err->msg);
+	while (n && (p->err->msg[n - 1] == '\n' || p->err->msg[n - 1] == ' '))
+		p->err->msg[--n] = 0;
+}
+
+static int setup(struct parser *p, const struct era_xml_events *ev, struct era_xml_error *err,
+		 xmlSAXHandler *sax)
+{
+	memset(p, 0, sizeof(*p));
+	memset(err, 0, sizeof(*err));
+	memset(sax, 0, sizeof(*sax));
+	p->ev = ev;
+	p->err = err;
+	sax->initialized = XML_SAX2_MAGIC;
+	sax->startElementNs = start_el;
+	sax->endElementNs = end_el;
+	sax->characters = characters;
+	sax->cdataBlock = cdata;
+	sax->internalSubset = internal_subset;
+	sax->serror = xml_error;
+	p->ctxt = xmlCreatePushParserCtxt(sax, p, NULL, 0, NULL);
+	if (!p->ctxt) {
+		err->code = PD_E_NOMEM;
+		snprintf(err->msg, sizeof(err->msg), "cannot create the XML parser");
+		return -1;
+	}
+	xmlCtxtUseOptions(p->ctxt, XML_PARSE_HUGE | XML_PARSE_NONET | XML_PARSE_NOCDATA);
+	for (int i = 0; i < N_COUNT; i++)
+		p->iname[i] = xmlDictLookup(p->ctxt->dict, (const xmlChar *)names[i], -1);
+	return 0;
+}
+
+static int finish(struct parser *p)
+{
+	if (!p->failed) {
+		xmlParseChunk(p->ctxt, NULL, 0, 1);
+		if (!p->failed && p->st != ST_DONE) {
+			/* libxml2 says nothing of an empty or unfinished stream in some
+			 * versions: say it ourselves */
+			p->failed = 1;
+			p->err->code = PD_E_CORRUPT;
+			p->err->line = (unsigned long)xmlSAX2GetLineNumber(p->ctxt);
+			p->err->col = (unsigned long)xmlSAX2GetColumnNumber(p->ctxt);
+			snprintf(p->err->msg, sizeof(p->err->msg), "truncated document: %s",
+				 p->st == ST_TOP ? "no <superblock>" : "no </superblock>");
+		}
+	}
+	xmlFreeParserCtxt(p->ctxt);
+	return p->failed ? -1 : 0;
+}
+
+int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_error *err)
+{
+	struct parser p;
+	xmlSAXHandler sax;
+	char *buf = malloc(CHUNK);
+
+	if (!buf) {
+		memset(err, 0, sizeof(*err));
+		err->code = PD_E_NOMEM;
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return -1;
+	}
+	if (setup(&p, ev, err, &sax)) {
+		free(buf);
+		return -1;
+	}
+	while (!p.failed) {
+		ssize_t n = read(fd, buf, CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			p.failed = 1;
+			err->code = PD_E_IO;
+			snprintf(err->msg, sizeof(err->msg), "read failed: %s", strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		xmlParseChunk(p.ctxt, buf, (int)n, 0);
+	}
+	free(buf);
+	return finish(&p);
+}
+
+int era_xml_parse_mem(const char *buf, size_t len, const struct era_xml_events *ev, struct era_xml_error *err)
+{
+	struct parser p;
+	xmlSAXHandler sax;
+
+	if (setup(&p, ev, err, &sax))
+		return -1;
+	while (len && !p.failed) {
+		int n = len > CHUNK ? (int)CHUNK : (int)len;
+		xmlParseChunk(p.ctxt, buf, n, 0);
+		buf += n;
+		len -= (size_t)n;
+	}
+	return finish(&p);
+}
