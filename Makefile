@@ -131,4 +131,4 @@ demo: deps all
 clean:
 	rm -rf build build-asan bin
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -path $(B)/pytest-tmp -prune -o -name '*.d' -type f -print 2>/dev/null)
