@@ -119,7 +119,7 @@ check-asan:
 	$(MAKE) B=build-asan SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPT=-O1 \
 		$(BINS:bin/%=build-asan/bin/%) build-asan/unit_tests
 	ASAN_OPTIONS=detect_leaks=1 build-asan/unit_tests
-	ERA_TOOLS_BIN=build-asan/bin $(PYTHON) -m pytest -q tests/integration
+	ERA_TOOLS_BIN=$(CURDIR)/build-asan/bin $(PYTHON) -m pytest -q -p no:cacheprovider --basetemp=build-asan/pytest-tmp tests/integration
 
 build-asan/bin/%: build-asan/tools/%.o $(TOOL_COMMON:%.c=build-asan/%.o) build-asan/libera.a build-asan/libpd.a
 	@mkdir -p $(dir $@)

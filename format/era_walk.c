@@ -132,7 +132,7 @@ static int walk_writesets(struct walk *w, int data)
 	}
 	for (size_t i = 0; i < w->nr_ws; i++) {
 		struct era_writeset_info *ws = &w->ws[i];
-		size_t need = pd_bitset_words(ws->nr_bits);
+		size_t need = pd_bitset_words(ws->nr_bits) ?: 1; /* never NULL words, even for 0 bits */
 
 		if (!ws->current && ws->era > w->sb.current_era) {
 			r = problem(w, ERA_P_WS_ERA_FUTURE, w->sb.writeset_tree_root,

@@ -32,11 +32,11 @@ static int on_problem(void *ctx, const struct era_report *r)
 	struct dump *d = ctx;
 	enum era_severity sev = era_problem_info(r->id)->severity;
 
+	if (sev != ERA_SEV_INFO && !d->o->repair) /* stops the dump: said once, by the caller */
+		return pd_fail(d->e, PD_E_CORRUPT, r->block, "%s", r->detail);
 	if (d->o->report)
 		d->o->report(d->o->ctx, r);
-	if (sev == ERA_SEV_INFO || d->o->repair)
-		return 0;
-	return pd_fail(d->e, PD_E_CORRUPT, r->block, "%s", r->detail);
+	return 0;
 }
 
 static int on_sb(void *ctx, const struct era_sb *sb)

@@ -8,7 +8,8 @@ struct era_dump_opts {
 	uint64_t sb_location;     /* 0, or a metadata snapshot */
 	int logical;              /* fold writesets into the era array */
 	int repair;               /* skip damage (reported), dump what can be read */
-	/* Called for each problem met (may be NULL). */
+	/* Called for each problem the dump goes on past (--repair, notes); one
+	 * that stops it is returned in e instead. May be NULL. */
 	void (*report)(void *ctx, const struct era_report *r);
 	/* Optional: called as the dump goes, with what is being dumped and how
 	 * far (done of total blocks of that part). */

@@ -37,6 +37,8 @@ def test_check_clean_on_kernel_fixture(name, tmp_path):
 
 
 def test_check_static_binary_matches(tmp_path):
+    if not os.access(run_tool.__globals__["tool_path"]("era_check.static"), os.X_OK):
+        pytest.skip("era_check.static not built in this configuration (sanitizer builds are dynamic)")
     img = fixture_image("snap_held", tmp_path)
     r = run([str(run_tool.__globals__["tool_path"]("era_check.static")), img])
     assert r.returncode == 0, r.stderr
