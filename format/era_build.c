@@ -1,16 +1,44 @@
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "../libpd/array_build.h"
 #include "../libpd/bitset.h"
 #include "../libpd/btree_build.h"
+#include "../libpd/disk.h"
 #include "../libpd/sm_build.h"
 #include "../libpd/writer.h"
 #include "era_build.h"
 #include "era_sb.h"
 
 #define MAX_NR_BITS ((1u << 31) - 1) /* the kernel's limit on origin blocks */
+#define EA_PER 1018u                /* era array entries per block */
+#define EA_BATCH 32u                /* era array blocks per write */
+_Static_assert((PD_BLOCK_SIZE - sizeof(struct pd_disk_array_header)) / 4 == EA_PER, "era array block");
+
+/* Writes era array blocks straight to their fixed places, block 1 + index,
+ * EA_BATCH at a time. Entries come consecutively from `first`; when that is
+ * not the start of a block (the second part of a parallel build) the block
+ * is kept apart as the head, for the join to complete. */
+struct eaw {
+	int fd;
+	int dry;                  /* write nothing (output too small) */
+	uint64_t nr;              /* entries in the array */
+	uint64_t first;           /* first entry given here; UINT64_MAX: none yet */
+	uint64_t next;            /* the next entry */
+	uint32_t *cur;            /* values of the block being filled; NULL: none */
+	uint32_t cur_n, cur_cap;  /* entries in it so far / in all */
+	uint64_t cur_blk;
+	int cur_is_head;
+	unsigned char *head;      /* one block */
+	uint64_t head_blk;
+	int have_head;
+	unsigned char *batch;     /* EA_BATCH blocks */
+	uint64_t batch_first;     /* array block of batch slot 0 */
+	unsigned nb;              /* complete blocks in the batch */
+};
 
 enum state { S_NEW, S_SB, S_WS, S_EA, S_ENDED, S_DONE, S_FAILED };
 
@@ -36,9 +64,8 @@ struct era_builder {
 	uint64_t next_bit;        /* bits must ascend */
 	int seen_era_array;
 	/* era array */
-	struct pd_array_builder ea;
+	struct eaw ea;
 	int ea_ready;
-	uint64_t next_block;
 	uint64_t ws_root, ea_root;
 	uint64_t used;            /* blocks used, after commit */
 	uint64_t needed_bytes;
@@ -62,11 +89,155 @@ void era_build_free(struct era_builder *b)
 		return;
 	if (b->writer_ready)
 		pd_writer_free(&b->w);
-	if (b->ea_ready)
-		pd_array_builder_free(&b->ea);
+	free(b->ea.head);
+	free(b->ea.batch);
 	free(b->ws);
 	free(b->bits);
 	free(b);
+}
+
+void era_build_reset(struct era_builder *b)
+{
+	struct pd_bdev *dev = b->dev;
+
+	if (b->writer_ready)
+		pd_writer_free(&b->w);
+	free(b->ea.head);
+	free(b->ea.batch);
+	free(b->ws);
+	free(b->bits);
+	memset(b, 0, sizeof(*b));
+	b->dev = dev;
+}
+
+static uint64_t ea_blocks(uint64_t nr)
+{
+	return (nr + EA_PER - 1) / EA_PER;
+}
+
+static uint32_t ea_entries_in(const struct eaw *w, uint64_t blk)
+{
+	uint64_t left = w->nr - blk * EA_PER;
+	return left < EA_PER ? (uint32_t)left : EA_PER;
+}
+
+static int eaw_init(struct eaw *w, int fd, uint64_t nr, int dry, struct pd_err *e)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	w->dry = dry;
+	w->nr = nr;
+	w->first = UINT64_MAX;
+	if (posix_memalign((void **)&w->batch, PD_BLOCK_SIZE, (size_t)EA_BATCH * PD_BLOCK_SIZE) ||
+	    posix_memalign((void **)&w->head, PD_BLOCK_SIZE, PD_BLOCK_SIZE)) {
+		free(w->batch);
+		w->batch = NULL;
+		return pd_fail(e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
+	}
+	memset(w->head, 0, PD_BLOCK_SIZE);
+	return 0;
+}
+
+static void eaw_seal(const struct eaw *w, unsigned char *blk, uint64_t idx)
+{
+	struct pd_disk_array_header *h = (struct pd_disk_array_header *)blk;
+	uint32_t n = ea_entries_in(w, idx);
+
+	h->max_entries = htole32(EA_PER);
+	h->nr_entries = htole32(n);
+	h->value_size = htole32(4);
+	h->blocknr = htole64(1 + idx);
+	memset(blk + sizeof(*h) + 4u * n, 0, (size_t)(EA_PER - n) * 4u + (PD_BLOCK_SIZE - sizeof(*h) - 4u * EA_PER));
+	pd_array_validator.prepare(&pd_array_validator, blk, 1 + idx);
+}
+
+static int eaw_write(const struct eaw *w, const unsigned char *buf, uint64_t idx, unsigned n, struct pd_err *e)
+{
+	size_t len = (size_t)n * PD_BLOCK_SIZE, done = 0;
+	off_t off = (off_t)((1 + idx) << PD_BLOCK_SHIFT);
+
+	if (w->dry)
+		return 0;
+	while (done < len) {
+		ssize_t r = pwrite(w->fd, buf + done, len - done, off + (off_t)done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return pd_fail(e, PD_E_IO, 1 + idx + done / PD_BLOCK_SIZE, "write failed: %s",
+				       r < 0 ? strerror(errno) : "no progress");
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+static int eaw_flush(struct eaw *w, struct pd_err *e)
+{
+	int r;
+
+	if (!w->nb)
+		return 0;
+	if (!w->dry)
+		for (unsigned i = 0; i < w->nb; i++)
+			eaw_seal(w, w->batch + (size_t)i * PD_BLOCK_SIZE, w->batch_first + i);
+	r = eaw_write(w, w->batch, w->batch_first, w->nb, e);
+	w->nb = 0;
+	return r;
+}
+
+/* The block being filled is full (or there is none): move on to the block
+ * of entry `next`. */
+static int eaw_advance(struct eaw *w, struct pd_err *e)
+{
+	uint64_t blk = w->next / EA_PER;
+	uint32_t off = (uint32_t)(w->next % EA_PER);
+
+	if (w->cur && !w->cur_is_head && ++w->nb == EA_BATCH) {
+		int r = eaw_flush(w, e);
+		if (r)
+			return r;
+	}
+	if (w->next >= w->nr)
+		return pd_fail(e, PD_E_RANGE, PD_NO_BLOCK, "era block %llu is out of range", (unsigned long long)w->next);
+	if (off) {
+		/* only the first block of a part can start inside */
+		w->cur = (uint32_t *)(void *)(w->head + sizeof(struct pd_disk_array_header));
+		w->cur_is_head = 1;
+		w->head_blk = blk;
+		w->have_head = 1;
+	} else {
+		if (!w->nb)
+			w->batch_first = blk;
+		w->cur = (uint32_t *)(void *)(w->batch + (size_t)w->nb * PD_BLOCK_SIZE + sizeof(struct pd_disk_array_header));
+		w->cur_is_head = 0;
+	}
+	w->cur_blk = blk;
+	w->cur_n = off;
+	w->cur_cap = ea_entries_in(w, blk);
+	return 0;
+}
+
+static inline int eaw_push(struct eaw *w, uint32_t le_value, struct pd_err *e)
+{
+	if (__builtin_expect(w->cur_n == w->cur_cap, 0)) {
+		int r = eaw_advance(w, e);
+		if (r)
+			return r;
+	}
+	w->cur[w->cur_n++] = le_value;
+	w->next++;
+	return 0;
+}
+
+/* Writes every complete block; an incomplete last one stays (a part's end
+ * that is not the array's). */
+static int eaw_end(struct eaw *w, struct pd_err *e)
+{
+	if (w->cur && !w->cur_is_head && w->cur_n == w->cur_cap) {
+		w->nb++;
+		w->cur = NULL;
+		w->cur_n = w->cur_cap = 0;
+	}
+	return eaw_flush(w, e);
 }
 
 static int fail(struct era_builder *b, struct pd_err *e, int code, const char *fmt, ...)
@@ -138,7 +309,8 @@ int era_build_begin(struct era_builder *b, const struct era_build_params *p, str
 		return bad_state(b, e, "superblock");
 	b->p = *p;
 	b->needed_bytes = era_build_min_bytes(p->nr_blocks);
-	r = pd_writer_init(&b->w, b->dev, limit, 1, e);
+	/* the era array's blocks come first, at fixed places */
+	r = pd_writer_init(&b->w, b->dev, limit, 1 + ea_blocks(p->nr_blocks), e);
 	if (r) {
 		b->st = S_FAILED;
 		return r;
@@ -147,7 +319,14 @@ int era_build_begin(struct era_builder *b, const struct era_build_params *p, str
 	if (b->needed_bytes > b->dev->size_bytes) {
 		/* too small already: count what is needed, write nothing */
 		b->w.dry = 1;
-	} else {
+	}
+	r = eaw_init(&b->ea, b->dev->fd, p->nr_blocks, b->w.dry, e);
+	if (r) {
+		b->st = S_FAILED;
+		return r;
+	}
+	b->ea_ready = 1;
+	if (!b->w.dry) {
 		r = pd_writer_invalidate_sb(b->dev, e);
 		if (r) {
 			b->st = S_FAILED;
@@ -310,14 +489,9 @@ int era_build_era_array_begin(struct era_builder *b, struct pd_err *e)
 	r = write_pending(b, e);
 	if (r)
 		return r;
-	r = pd_array_builder_init(&b->ea, &b->w, 4, e);
-	if (r) {
-		b->st = S_FAILED;
-		return r;
-	}
-	b->ea_ready = 1;
 	b->seen_era_array = 1;
-	b->next_block = 0;
+	b->ea.first = 0;
+	b->ea.next = 0;
 	b->st = S_EA;
 	return 0;
 }
@@ -329,29 +503,27 @@ static int fill_gap(struct era_builder *b, uint64_t upto, struct pd_err *e)
 
 	if (!(b->p.options & ERA_BUILD_ALLOW_GAPS))
 		return fail(b, e, PD_E_INVAL, "era_array: no entry for block %llu",
-			    (unsigned long long)b->next_block);
-	b->stats.gaps_filled += upto - b->next_block;
-	r = pd_array_builder_fill(&b->ea, &v, upto - b->next_block, e);
-	if (r) {
-		b->st = S_FAILED;
-		return r;
-	}
-	b->next_block = upto;
+			    (unsigned long long)b->ea.next);
+	b->stats.gaps_filled += upto - b->ea.next;
+	while (b->ea.next < upto)
+		if ((r = eaw_push(&b->ea, v, e))) {
+			b->st = S_FAILED;
+			return r;
+		}
 	return 0;
 }
 
 int era_build_era(struct era_builder *b, uint32_t block, uint32_t era, struct pd_err *e)
 {
-	uint32_t v;
 	int r;
 
 	if (__builtin_expect(b->st != S_EA, 0))
 		return bad_state(b, e, "era");
-	if (__builtin_expect(block != b->next_block, 0)) {
-		if (block < b->next_block)
+	if (__builtin_expect(block != b->ea.next, 0)) {
+		if (block < b->ea.next)
 			return fail(b, e, PD_E_ORDER, "era for block %u %s", block,
-				    (uint64_t)block + 1 == b->next_block ? "given twice"
-									: "out of order (blocks must ascend)");
+				    (uint64_t)block + 1 == b->ea.next ? "given twice"
+								      : "out of order (blocks must ascend)");
 		if (block >= b->p.nr_blocks)
 			return fail(b, e, PD_E_RANGE, "era block %u is out of range (nr_blocks %u)", block,
 				    b->p.nr_blocks);
@@ -367,13 +539,11 @@ int era_build_era(struct era_builder *b, uint32_t block, uint32_t era, struct pd
 		b->stats.eras_clamped++;
 		era = b->p.current_era;
 	}
-	v = htole32(era);
-	r = pd_array_builder_push(&b->ea, &v, 1, e);
-	if (r) {
+	r = eaw_push(&b->ea, htole32(era), e);
+	if (__builtin_expect(r != 0, 0)) {
 		b->st = S_FAILED;
 		return r;
 	}
-	b->next_block = (uint64_t)block + 1;
 	return 0;
 }
 
@@ -405,10 +575,32 @@ static int build_ws_tree(struct era_builder *b, uint64_t *root, struct pd_err *e
 
 	if (r)
 		return r;
-	qsort(b->ws, b->nr_ws, sizeof(*b->ws), ws_cmp);
+	if (b->nr_ws) /* qsort(NULL, 0) is undefined */
+		qsort(b->ws, b->nr_ws, sizeof(*b->ws), ws_cmp);
 	for (uint32_t i = 0; i < b->nr_ws; i++) {
 		struct era_disk_writeset v = { htole32(b->ws[i].nr_bits), htole64(b->ws[i].root) };
 		r = pd_btree_builder_push(&bt, b->ws[i].era, &v, e);
+		if (r) {
+			pd_btree_builder_free(&bt);
+			return r;
+		}
+	}
+	return pd_btree_builder_finish(&bt, root, e);
+}
+
+/* The era array's index: array block i is at block 1 + i. */
+static int build_ea_index(struct era_builder *b, uint64_t *root, struct pd_err *e)
+{
+	struct pd_btree_builder bt;
+	uint64_t n = ea_blocks(b->p.nr_blocks);
+	int r = pd_btree_builder_init(&bt, &b->w, 8, e);
+
+	if (r)
+		return r;
+	for (uint64_t i = 0; i < n; i++) {
+		unsigned char v[8];
+		pd_put64(v, 1 + i);
+		r = pd_btree_builder_push(&bt, i, v, e);
 		if (r) {
 			pd_btree_builder_free(&bt);
 			return r;
@@ -423,22 +615,299 @@ int era_build_era_array_end(struct era_builder *b, struct pd_err *e)
 
 	if (b->st != S_EA)
 		return bad_state(b, e, "end of era_array");
-	if (b->next_block < b->p.nr_blocks && (r = fill_gap(b, b->p.nr_blocks, e)))
+	if (b->ea.next < b->p.nr_blocks && (r = fill_gap(b, b->p.nr_blocks, e)))
 		return r;
-	/* 1.1.0's order: the writeset tree, the last era array block, its index */
-	r = build_ws_tree(b, &b->ws_root, e);
+	r = eaw_end(&b->ea, e);
 	if (!r)
-		r = pd_array_builder_flush_partial(&b->ea, e);
-	if (!r) {
-		b->ea_ready = 0;
-		r = pd_array_builder_finish(&b->ea, &b->ea_root, e);
-	}
+		r = build_ws_tree(b, &b->ws_root, e);
+	if (!r)
+		r = build_ea_index(b, &b->ea_root, e);
 	if (r) {
 		b->st = S_FAILED;
 		return r;
 	}
 	b->st = S_ENDED;
 	return 0;
+}
+
+/* ---- parallel building: a part takes the events of the document's second
+ * half in a thread of its own ---- */
+
+struct part_ws {
+	uint32_t era, nr_bits;
+	uint64_t *bits;
+	uint64_t first_bit;       /* UINT64_MAX: no bit given */
+	uint64_t next_bit;
+	int continued;            /* began before the part did */
+};
+
+struct era_build_part {
+	struct era_builder *b;
+	enum state st;
+	struct era_build_params p;
+	struct part_ws *ws;       /* in document order */
+	uint32_t nr_ws, cap_ws;
+	struct part_ws *cur;
+	int started_in_ea;
+	struct eaw ea;
+};
+
+int era_build_part_new(struct era_builder *b, struct era_build_part **out, struct pd_err *e)
+{
+	struct era_build_part *q;
+	int r;
+
+	if (b->st != S_SB && b->st != S_WS && b->st != S_EA)
+		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "part out of place");
+	if (b->p.options)
+		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "no parallel build with repair options");
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return pd_fail(e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
+	q->b = b;
+	q->p = b->p;
+	r = eaw_init(&q->ea, b->ea.fd, b->ea.nr, b->ea.dry, e);
+	if (r) {
+		free(q);
+		return r;
+	}
+	q->st = S_SB;
+	*out = q;
+	return 0;
+}
+
+void era_build_part_free(struct era_build_part *q)
+{
+	if (!q)
+		return;
+	for (uint32_t i = 0; i < q->nr_ws; i++)
+		free(q->ws[i].bits);
+	free(q->ws);
+	free(q->ea.head);
+	free(q->ea.batch);
+	free(q);
+}
+
+static int part_fail(struct era_build_part *q, struct pd_err *e, int code, const char *msg)
+{
+	q->st = S_FAILED;
+	return pd_fail(e, code, PD_NO_BLOCK, "%s", msg);
+}
+
+static int part_ws_add(struct era_build_part *q, uint32_t era, uint32_t nr_bits, int continued, struct pd_err *e)
+{
+	struct part_ws *w;
+
+	if (q->st != S_SB || q->started_in_ea)
+		return part_fail(q, e, PD_E_INVAL, "writeset out of place");
+	if (era > q->p.current_era || nr_bits > MAX_NR_BITS)
+		return part_fail(q, e, PD_E_RANGE, "writeset out of range");
+	for (uint32_t i = 0; i < q->nr_ws; i++)
+		if (q->ws[i].era == era)
+			return part_fail(q, e, PD_E_INVAL, "writeset given twice");
+	if (q->nr_ws == q->cap_ws) {
+		uint32_t cap = q->cap_ws ? 2 * q->cap_ws : 4;
+		struct part_ws *n = realloc(q->ws, cap * sizeof(*n));
+		if (!n)
+			return part_fail(q, e, PD_E_NOMEM, "out of memory");
+		q->ws = n;
+		q->cap_ws = cap;
+	}
+	w = &q->ws[q->nr_ws];
+	memset(w, 0, sizeof(*w));
+	w->bits = calloc(pd_bitset_words(nr_bits) ? pd_bitset_words(nr_bits) : 1, 8);
+	if (!w->bits)
+		return part_fail(q, e, PD_E_NOMEM, "out of memory");
+	q->nr_ws++;
+	w->era = era;
+	w->nr_bits = nr_bits;
+	w->first_bit = UINT64_MAX;
+	w->continued = continued;
+	q->cur = w;
+	q->st = S_WS;
+	return 0;
+}
+
+int era_build_part_writeset_continue(struct era_build_part *q, uint32_t era, uint32_t nr_bits, struct pd_err *e)
+{
+	if (q->nr_ws)
+		return part_fail(q, e, PD_E_INVAL, "writeset continued out of place");
+	return part_ws_add(q, era, nr_bits, 1, e);
+}
+
+int era_build_part_writeset_begin(struct era_build_part *q, uint32_t era, uint32_t nr_bits, struct pd_err *e)
+{
+	return part_ws_add(q, era, nr_bits, 0, e);
+}
+
+static int part_check_bit(struct era_build_part *q, uint64_t block, int value, struct pd_err *e)
+{
+	if (block < q->cur->next_bit)
+		return part_fail(q, e, PD_E_ORDER, "bit out of order");
+	if (block >= q->cur->nr_bits && (value || block >= q->p.nr_blocks))
+		return part_fail(q, e, PD_E_RANGE, "bit out of range");
+	return 0;
+}
+
+int era_build_part_bit(struct era_build_part *q, uint32_t block, int value, struct pd_err *e)
+{
+	struct part_ws *w = q->cur;
+
+	if (__builtin_expect(q->st != S_WS, 0))
+		return part_fail(q, e, PD_E_INVAL, "bit out of place");
+	if (__builtin_expect(block < w->next_bit || block >= w->nr_bits || w->first_bit == UINT64_MAX, 0)) {
+		int r = part_check_bit(q, block, value, e);
+		if (r)
+			return r;
+		if (w->first_bit == UINT64_MAX)
+			w->first_bit = block;
+	}
+	if (value)
+		pd_bit_set(w->bits, block);
+	w->next_bit = (uint64_t)block + 1;
+	return 0;
+}
+
+int era_build_part_run(struct era_build_part *q, uint32_t begin, uint32_t len, struct pd_err *e)
+{
+	struct part_ws *w = q->cur;
+	uint64_t end = (uint64_t)begin + len;
+	int r;
+
+	if (q->st != S_WS)
+		return part_fail(q, e, PD_E_INVAL, "marked out of place");
+	if (!len)
+		return 0;
+	if ((r = part_check_bit(q, begin, 1, e)) || (r = part_check_bit(q, end - 1, 1, e)))
+		return r;
+	if (w->first_bit == UINT64_MAX)
+		w->first_bit = begin;
+	for (uint64_t i = begin; i < end; i++)
+		pd_bit_set(w->bits, i);
+	w->next_bit = end;
+	return 0;
+}
+
+int era_build_part_writeset_end(struct era_build_part *q, struct pd_err *e)
+{
+	if (q->st != S_WS)
+		return part_fail(q, e, PD_E_INVAL, "end of writeset out of place");
+	q->st = S_SB;
+	return 0;
+}
+
+int era_build_part_era_array_begin(struct era_build_part *q, struct pd_err *e)
+{
+	if (q->st != S_SB || q->started_in_ea)
+		return part_fail(q, e, PD_E_INVAL, "era_array out of place");
+	q->ea.first = 0;
+	q->ea.next = 0;
+	q->st = S_EA;
+	return 0;
+}
+
+int era_build_part_era_array_continue(struct era_build_part *q, struct pd_err *e)
+{
+	if (q->st != S_SB || q->nr_ws)
+		return part_fail(q, e, PD_E_INVAL, "era_array continued out of place");
+	q->started_in_ea = 1;
+	q->ea.next = UINT64_MAX; /* no block is that: the first entry takes the slow path */
+	q->st = S_EA;
+	return 0;
+}
+
+int era_build_part_era(struct era_build_part *q, uint32_t block, uint32_t era, struct pd_err *e)
+{
+	if (__builtin_expect(q->st != S_EA, 0))
+		return part_fail(q, e, PD_E_INVAL, "era out of place");
+	if (__builtin_expect(block != q->ea.next, 0)) {
+		if (q->ea.first != UINT64_MAX)
+			return part_fail(q, e, PD_E_ORDER, "era entries not consecutive");
+		q->ea.first = q->ea.next = block;
+	}
+	if (__builtin_expect(block >= q->p.nr_blocks || era > q->p.current_era, 0))
+		return part_fail(q, e, PD_E_RANGE, "era entry out of range");
+	if (__builtin_expect(eaw_push(&q->ea, htole32(era), e) != 0, 0)) {
+		q->st = S_FAILED;
+		return -PD_E_IO;
+	}
+	return 0;
+}
+
+int era_build_part_era_array_end(struct era_build_part *q, struct pd_err *e)
+{
+	int r;
+
+	if (q->st != S_EA)
+		return part_fail(q, e, PD_E_INVAL, "end of era_array out of place");
+	r = eaw_end(&q->ea, e);
+	if (r) {
+		q->st = S_FAILED;
+		return r;
+	}
+	q->st = S_ENDED;
+	return 0;
+}
+
+static int join_fail(struct era_builder *b, struct pd_err *e, const char *what)
+{
+	return fail(b, e, PD_E_INVAL, "parallel build: %s", what);
+}
+
+int era_build_join(struct era_builder *b, struct era_build_part *q, struct pd_err *e)
+{
+	struct eaw *a = &b->ea, *c = &q->ea;
+	uint32_t i = 0;
+	int r;
+
+	if (q->st != S_ENDED)
+		return join_fail(b, e, "the second part did not end");
+	if (q->started_in_ea) {
+		if (b->st != S_EA)
+			return join_fail(b, e, "the first part did not end in the era array");
+	} else {
+		struct part_ws *w = q->nr_ws ? &q->ws[0] : NULL;
+		uint64_t n;
+
+		if (!w || !w->continued || b->st != S_WS || !b->pending || b->cur_era != w->era ||
+		    b->cur_nr_bits != w->nr_bits || (w->first_bit != UINT64_MAX && w->first_bit < b->next_bit))
+			return join_fail(b, e, "the parts do not meet in a writeset");
+		n = pd_bitset_words(w->nr_bits);
+		for (uint64_t k = 0; k < n; k++)
+			b->bits[k] |= w->bits[k];
+		if (w->first_bit != UINT64_MAX)
+			b->next_bit = w->next_bit;
+		if ((r = era_build_writeset_end(b, e)))
+			return r;
+		for (i = 1; i < q->nr_ws; i++) {
+			w = &q->ws[i];
+			if ((r = era_build_writeset_begin(b, w->era, w->nr_bits, e)))
+				return r;
+			n = pd_bitset_words(w->nr_bits);
+			memcpy(b->bits, w->bits, n * 8);
+			b->next_bit = w->next_bit;
+			if ((r = era_build_writeset_end(b, e)))
+				return r;
+		}
+		if ((r = era_build_era_array_begin(b, e)))
+			return r;
+	}
+	/* the era array: the first part's last block and the second's first */
+	if (c->first != UINT64_MAX) {
+		if (c->first != a->next)
+			return join_fail(b, e, "the era array's parts do not meet");
+		if (a->cur && a->cur_n < a->cur_cap) {
+			if (!c->have_head || c->head_blk != a->cur_blk || c->next < a->cur_blk * EA_PER + a->cur_cap)
+				return join_fail(b, e, "the era array's parts do not meet");
+			memcpy(a->cur + a->cur_n, (uint32_t *)(void *)(c->head + sizeof(struct pd_disk_array_header)) + a->cur_n,
+			       (size_t)(a->cur_cap - a->cur_n) * 4);
+			a->cur_n = a->cur_cap;
+		} else if (c->have_head) {
+			return join_fail(b, e, "the era array's parts do not meet");
+		}
+		a->next = c->next;
+	}
+	return era_build_era_array_end(b, e);
 }
 
 int era_build_commit(struct era_builder *b, struct pd_err *e)

@@ -2,15 +2,18 @@
  * superblock's fields, then writesets (each a bitset), then the era array,
  * then commit. era_restore feeds it from XML, era_repair from a walk of
  * damaged metadata. Memory stays flat: one writeset bitset (nr_bits / 8
- * bytes) at a time, and the era array streams into array blocks.
+ * bytes) at a time (in a parallel build, also those of the second part),
+ * and the era array streams into array blocks.
  *
- * Layout (the one thin-provisioning-tools 1.1.0 era_restore writes, so the
- * two tools' images can be compared block for block): blocks are used in
- * order from 1; each writeset's bitset and its index btree; the writeset
- * tree (every writeset keyed by its era); the era array blocks and index;
- * the space map; the superblock last, with current writeset {nr_bits =
- * nr_blocks, root 0} (no current writeset: the kernel starts a new era on
- * resume), flags 1, metadata_snap 0.
+ * Layout: the era array's blocks first, at fixed places (array block i at
+ * block 1 + i, so that two threads can write them at once: see the parallel
+ * build below); then, in order from the block after them, each writeset's
+ * bitset and its index btree in document order; the writeset tree (every
+ * writeset keyed by its era); the era array's index; the space map; the
+ * superblock last, with current writeset {nr_bits = nr_blocks, root 0} (no
+ * current writeset: the kernel starts a new era on resume), flags 1,
+ * metadata_snap 0. (1.1.0 allocates the era array after the writesets; the
+ * two tools' images hold the same metadata in other places.)
  *
  * Block 0 is zeroed (and synced) before the first block is written, so a run
  * that fails leaves a device that nothing takes for valid metadata. */
@@ -79,6 +82,37 @@ struct era_build_stats {
 	uint32_t nr_writesets;
 };
 void era_build_get_stats(const struct era_builder *b, struct era_build_stats *s);
+
+/* Back to the state after era_build_open() (a failed parallel build is
+ * redone from the start). */
+void era_build_reset(struct era_builder *b);
+
+/* Parallel building (era_restore of a large file): after era_build_begin()
+ * the builder takes the events of the document's first part as usual, up to
+ * a cut inside a writeset or the era array, where it stops (no end events
+ * for the elements open there); a part takes, from another thread, the
+ * events from the cut to the end: first the element open at the cut
+ * (..._continue), then everything after it. The two touch nothing in common
+ * but the output's era array blocks, each written by one of them.
+ * era_build_join() then checks that the two meet (bits ascending across the
+ * cut, era entries consecutive, the same writeset) and takes the part over;
+ * on any failure the build must be redone from the start (era_build_reset).
+ * A part checks what the builder checks, but its errors are only "failed":
+ * the sequential run that follows says exactly what and where. */
+struct era_build_part;
+int era_build_part_new(struct era_builder *b, struct era_build_part **out, struct pd_err *e);
+void era_build_part_free(struct era_build_part *q);
+int era_build_part_writeset_continue(struct era_build_part *q, uint32_t era, uint32_t nr_bits, struct pd_err *e);
+int era_build_part_writeset_begin(struct era_build_part *q, uint32_t era, uint32_t nr_bits, struct pd_err *e);
+int era_build_part_bit(struct era_build_part *q, uint32_t block, int value, struct pd_err *e);
+int era_build_part_run(struct era_build_part *q, uint32_t begin, uint32_t len, struct pd_err *e);
+int era_build_part_writeset_end(struct era_build_part *q, struct pd_err *e);
+int era_build_part_era_array_continue(struct era_build_part *q, struct pd_err *e);
+int era_build_part_era_array_begin(struct era_build_part *q, struct pd_err *e);
+int era_build_part_era(struct era_build_part *q, uint32_t block, uint32_t era, struct pd_err *e);
+int era_build_part_era_array_end(struct era_build_part *q, struct pd_err *e);
+/* Both threads done: the builder ends as after era_build_era_array_end(). */
+int era_build_join(struct era_builder *b, struct era_build_part *q, struct pd_err *e);
 
 /* Lower bound of the device size (bytes) for nr_blocks origin blocks and no
  * writesets; for early size checks. */

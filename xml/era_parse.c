@@ -10,6 +10,8 @@
 #include "era_parse.h"
 
 #define CHUNK (64u * 1024u)
+#define PIECE_CHUNK (256u * 1024u)
+#define SPLIT_PI "era-split"
 
 enum state { ST_TOP, ST_SB, ST_WS, ST_EA, ST_LEAF, ST_DONE };
 
@@ -34,6 +36,11 @@ struct parser {
 	enum state st;
 	enum state leaf_parent;           /* where an empty element returns to */
 	int seen_era_array;
+	int kind;                         /* 0, ERA_XML_FIRST or ERA_XML_SECOND */
+	int at_cut;                       /* FIRST: the marker is passed */
+	enum state cut_state;             /* FIRST: the state at the marker */
+	int continue_pending;             /* SECOND: the next writeset/era_array is the one open at the cut */
+	int *stop;
 	int failed;
 	struct pd_err e;
 };
@@ -52,6 +59,8 @@ static void fail_at(struct parser *p, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->err->msg, sizeof(p->err->msg), fmt, ap);
 	va_end(ap);
+	if (p->stop)
+		__atomic_store_n(p->stop, 1, __ATOMIC_RELAXED);
 	xmlStopParser(p->ctxt);
 }
 
@@ -168,7 +177,7 @@ static void start_el(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 
 	if (p->failed)
 		return;
-	if (prefix)
+	if (prefix || p->at_cut)
 		goto unexpected;
 	/* the hot elements first */
 	if (p->st == ST_EA && localname == p->iname[N_ERA]) {
@@ -231,7 +240,13 @@ static void start_el(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 			}
 			if (get_attrs(p, N_WRITESET, w, 2, v, &bv, nb_attributes, attrs))
 				return;
-			if ((r = p->ev->writeset_begin(p->ev->ctx, v[0], v[1], &p->e)))
+			if (p->continue_pending) {
+				p->continue_pending = 0;
+				r = p->ev->writeset_continue(p->ev->ctx, v[0], v[1], &p->e);
+			} else {
+				r = p->ev->writeset_begin(p->ev->ctx, v[0], v[1], &p->e);
+			}
+			if (r)
 				return callback_failed(p, r);
 			p->st = ST_WS;
 			return;
@@ -244,7 +259,13 @@ static void start_el(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 			if (get_attrs(p, N_ERA_ARRAY, NULL, 0, v, &bv, nb_attributes, attrs))
 				return;
 			p->seen_era_array = 1;
-			if ((r = p->ev->era_array_begin(p->ev->ctx, &p->e)))
+			if (p->continue_pending) {
+				p->continue_pending = 0;
+				r = p->ev->era_array_continue(p->ev->ctx, &p->e);
+			} else {
+				r = p->ev->era_array_begin(p->ev->ctx, &p->e);
+			}
+			if (r)
 				return callback_failed(p, r);
 			p->st = ST_EA;
 			return;
@@ -313,6 +334,16 @@ static void end_el(void *ctx, const xmlChar *localname, const xmlChar *prefix, c
 
 	if (p->failed)
 		return;
+	if (p->at_cut) {
+		/* FIRST: the generated end tags of what is open at the cut */
+		if (p->st == ST_WS || p->st == ST_EA)
+			p->st = ST_SB;
+		else if (p->st == ST_SB)
+			p->st = ST_DONE;
+		else
+			fail_at(p, PD_E_CORRUPT, "bad cut");
+		return;
+	}
 	/* libxml2 has checked that the end tag matches its start tag */
 	switch (p->st) {
 	case ST_LEAF:
@@ -365,6 +396,23 @@ static void cdata(void *ctx, const xmlChar *ch, int len)
 	fail_at(p, PD_E_CORRUPT, "unexpected CDATA section %s", state_place(p->st));
 }
 
+static void proc_instr(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+	struct parser *p = ctx;
+	(void)data;
+
+	if (p->failed || p->kind != ERA_XML_FIRST || strcmp((const char *)target, SPLIT_PI))
+		return;
+	/* the marker at the cut: a second one, or one found elsewhere than in
+	 * the content of a writeset or the era array, fails the piece */
+	if (p->at_cut || (p->st != ST_WS && p->st != ST_EA)) {
+		fail_at(p, PD_E_CORRUPT, "bad cut");
+		return;
+	}
+	p->at_cut = 1;
+	p->cut_state = p->st;
+}
+
 static void internal_subset(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
 {
 	struct parser *p = ctx;
@@ -407,6 +455,7 @@ static int setup(struct parser *p, const struct era_xml_events *ev, struct era_x
 	sax->characters = characters;
 	sax->cdataBlock = cdata;
 	sax->internalSubset = internal_subset;
+	sax->processingInstruction = proc_instr;
 	sax->serror = xml_error;
 	p->ctxt = xmlCreatePushParserCtxt(sax, p, NULL, 0, NULL);
 	if (!p->ctxt) {
@@ -471,6 +520,118 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_err
 	}
 	free(buf);
 	return finish(&p);
+}
+
+static void piece_fail(struct parser *p, int code, const char *msg)
+{
+	if (p->failed)
+		return;
+	p->failed = 1;
+	p->err->code = code;
+	snprintf(p->err->msg, sizeof(p->err->msg), "%s", msg);
+	if (p->stop)
+		__atomic_store_n(p->stop, 1, __ATOMIC_RELAXED);
+}
+
+int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_events *ev, struct era_xml_error *err)
+{
+	struct parser p;
+	xmlSAXHandler sax;
+	uint64_t off = pc->begin;
+	char *buf = malloc(PIECE_CHUNK);
+
+	if (!buf) {
+		memset(err, 0, sizeof(*err));
+		err->code = PD_E_NOMEM;
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return -1;
+	}
+	if (setup(&p, ev, err, &sax)) {
+		free(buf);
+		return -1;
+	}
+	p.kind = pc->kind;
+	p.stop = pc->stop;
+	if (pc->kind == ERA_XML_SECOND) {
+		p.continue_pending = 1;
+		xmlParseChunk(p.ctxt, pc->prefix, (int)pc->prefix_len, 0);
+	}
+	while (!p.failed && off < pc->end) {
+		size_t want = pc->end - off < PIECE_CHUNK ? (size_t)(pc->end - off) : PIECE_CHUNK;
+		ssize_t n;
+
+		if (__atomic_load_n(pc->stop, __ATOMIC_RELAXED)) {
+			piece_fail(&p, PD_E_INVAL, "stopped");
+			break;
+		}
+		n = pread(pc->fd, buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			piece_fail(&p, PD_E_IO, n < 0 ? strerror(errno) : "short read");
+			break;
+		}
+		xmlParseChunk(p.ctxt, buf, (int)n, 0);
+		off += (uint64_t)n;
+	}
+	free(buf);
+	if (pc->kind == ERA_XML_FIRST && !p.failed) {
+		static const char pi[] = "<?" SPLIT_PI "?>";
+		xmlParseChunk(p.ctxt, pi, (int)sizeof(pi) - 1, 0);
+		if (!p.failed && !p.at_cut)
+			piece_fail(&p, PD_E_CORRUPT, "bad cut");
+		if (!p.failed) {
+			static const char ws_end[] = "</writeset></superblock>", ea_end[] = "</era_array></superblock>";
+			if (p.cut_state == ST_WS)
+				xmlParseChunk(p.ctxt, ws_end, (int)sizeof(ws_end) - 1, 0);
+			else
+				xmlParseChunk(p.ctxt, ea_end, (int)sizeof(ea_end) - 1, 0);
+		}
+	}
+	if (!p.failed && p.kind == ERA_XML_SECOND && p.continue_pending)
+		piece_fail(&p, PD_E_CORRUPT, "bad cut");
+	return finish(&p);
+}
+
+struct probe {
+	struct era_xml_superblock sb;
+	int got;
+};
+
+static int probe_sb(void *ctx, const struct era_xml_superblock *sb, struct pd_err *e)
+{
+	struct probe *pr = ctx;
+	(void)e;
+	pr->sb = *sb;
+	pr->got = 1;
+	return 0;
+}
+
+size_t era_xml_probe_head(const char *buf, size_t len, struct era_xml_superblock *sb)
+{
+	static const char tag[] = "<superblock";
+	struct probe pr = { .got = 0 };
+	struct era_xml_events ev = { .ctx = &pr, .superblock_begin = probe_sb };
+	const char *s = memmem(buf, len, tag, sizeof(tag) - 1), *gt;
+	struct era_xml_error err;
+	struct parser p;
+	xmlSAXHandler sax;
+	size_t head;
+
+	if (!s || !(gt = memchr(s, '>', len - (size_t)(s - buf))))
+		return 0;
+	head = (size_t)(gt + 1 - buf);
+	if (head > INT32_MAX)
+		return 0;
+	if (setup(&p, &ev, &err, &sax))
+		return 0;
+	xmlParseChunk(p.ctxt, buf, (int)head, 0);
+	if (p.failed || !pr.got || p.st != ST_SB)
+		head = 0;
+	xmlFreeParserCtxt(p.ctxt);
+	if (head)
+		*sb = pr.sb;
+	return head;
 }
 
 int era_xml_parse_mem(const char *buf, size_t len, const struct era_xml_events *ev, struct era_xml_error *err)

@@ -38,6 +38,10 @@ struct era_xml_events {
 	int (*era)(void *ctx, uint32_t block, uint32_t era, struct pd_err *e);
 	int (*era_array_end)(void *ctx, struct pd_err *e);
 	int (*superblock_end)(void *ctx, struct pd_err *e);
+	/* Only for the second piece of a cut document (era_xml_parse_piece):
+	 * the element open at the cut, in place of its begin event. */
+	int (*writeset_continue)(void *ctx, uint32_t era, uint32_t nr_bits, struct pd_err *e);
+	int (*era_array_continue)(void *ctx, struct pd_err *e);
 };
 
 struct era_xml_error {
@@ -51,5 +55,35 @@ struct era_xml_error {
 int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_error *err);
 /* The same over a memory buffer (tests). */
 int era_xml_parse_mem(const char *buf, size_t len, const struct era_xml_events *ev, struct era_xml_error *err);
+
+/* A document cut in two at the start of a <bit>, <marked> or <era> line, to
+ * be parsed by two threads (each with its own parser):
+ *  - ERA_XML_FIRST: bytes [begin, end) of fd (begin = 0), then, generated
+ *    here, a marker processing instruction and the end tags of the elements
+ *    open at the cut; no end events are given for those. It fails unless the
+ *    cut is inside a <writeset> or the <era_array>, outside markup.
+ *  - ERA_XML_SECOND: `prefix` (the document's head up to the end of its
+ *    <superblock> start tag, then the start tag open at the cut, copied from
+ *    the document), then [begin, end) of fd. The start tag gets the
+ *    ..._continue event.
+ * Errors are only good for "failed": their places are not the document's
+ * (a caller redoes the whole document with era_xml_parse_fd for the real
+ * message). `stop` is shared by the two: a piece that fails sets it, and a
+ * piece that sees it set stops (failing). */
+enum { ERA_XML_FIRST = 1, ERA_XML_SECOND = 2 };
+struct era_xml_piece {
+	int kind;
+	int fd;
+	uint64_t begin, end;
+	const char *prefix;
+	size_t prefix_len;
+	int *stop;
+};
+int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_events *ev, struct era_xml_error *err);
+
+/* Parses buf, a document's first len bytes, up to the end of the
+ * <superblock> start tag. Returns the length of that head with *sb filled,
+ * or 0 when there is none in buf or it is not well-formed. */
+size_t era_xml_probe_head(const char *buf, size_t len, struct era_xml_superblock *sb);
 
 #endif

@@ -1,6 +1,26 @@
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <libxml/parser.h>
 #include "era_restore.h"
+
+/* Regular files of at least this many bytes are parsed by two threads.
+ * For tests and benchmarks, environment variables: ERA_RESTORE_PARALLEL_MIN
+ * (bytes) overrides it; ERA_RESTORE_CUT_PERMILLE (0-999) says where to cut
+ * (the first <bit>, <marked> or <era> line from there; default a little
+ * past the middle: <era> lines are shorter, so more work per byte), or
+ * ERA_RESTORE_CUT_AT (a byte offset) exactly where;
+ * ERA_RESTORE_DEBUG=1 prints one line on stderr about the parallel run. */
+#define PARALLEL_MIN (8ull << 20)
+#define HEAD_MAX (64u * 1024u)       /* the <superblock> start tag must be in there */
+#define SCAN (256u * 1024u)          /* window of the searches for the cut */
+#define CUT_SEARCH_MAX (16ull << 20) /* how far after the target to look for a cut */
+#define TAG_MAX 4096u                /* a context start tag longer than this: no cut */
 
 static int ev_sb(void *ctx, const struct era_xml_superblock *sb, struct pd_err *e)
 {
@@ -49,6 +69,382 @@ static int ev_ea_end(void *ctx, struct pd_err *e)
 	return era_build_era_array_end(ctx, e);
 }
 
+/* ---- the parallel path ---- */
+
+struct half {
+	struct era_xml_superblock sb;   /* from the head, before the threads */
+	void *target;                   /* builder or part */
+};
+
+static int sb_same(const struct era_xml_superblock *a, const struct era_xml_superblock *b, struct pd_err *e)
+{
+	if (a->block_size != b->block_size || a->nr_blocks != b->nr_blocks || a->current_era != b->current_era)
+		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "superblock differs");
+	return 0;
+}
+
+static int a_sb(void *ctx, const struct era_xml_superblock *sb, struct pd_err *e)
+{
+	const struct half *h = ctx;
+	return sb_same(&h->sb, sb, e);
+}
+
+static int a_ws_begin(void *ctx, uint32_t era, uint32_t nr_bits, struct pd_err *e)
+{
+	return era_build_writeset_begin(((struct half *)ctx)->target, era, nr_bits, e);
+}
+
+static int a_bit(void *ctx, uint32_t block, int value, struct pd_err *e)
+{
+	return era_build_writeset_bit(((struct half *)ctx)->target, block, value, e);
+}
+
+static int a_marked(void *ctx, uint32_t begin, uint32_t len, struct pd_err *e)
+{
+	return era_build_writeset_run(((struct half *)ctx)->target, begin, len, e);
+}
+
+static int a_ws_end(void *ctx, struct pd_err *e)
+{
+	return era_build_writeset_end(((struct half *)ctx)->target, e);
+}
+
+static int a_ea_begin(void *ctx, struct pd_err *e)
+{
+	return era_build_era_array_begin(((struct half *)ctx)->target, e);
+}
+
+static int a_era(void *ctx, uint32_t block, uint32_t era, struct pd_err *e)
+{
+	return era_build_era(((struct half *)ctx)->target, block, era, e);
+}
+
+static int a_ea_end(void *ctx, struct pd_err *e)
+{
+	return era_build_era_array_end(((struct half *)ctx)->target, e);
+}
+
+static int b_ws_continue(void *ctx, uint32_t era, uint32_t nr_bits, struct pd_err *e)
+{
+	return era_build_part_writeset_continue(((struct half *)ctx)->target, era, nr_bits, e);
+}
+
+static int b_ws_begin(void *ctx, uint32_t era, uint32_t nr_bits, struct pd_err *e)
+{
+	return era_build_part_writeset_begin(((struct half *)ctx)->target, era, nr_bits, e);
+}
+
+static int b_bit(void *ctx, uint32_t block, int value, struct pd_err *e)
+{
+	return era_build_part_bit(((struct half *)ctx)->target, block, value, e);
+}
+
+static int b_marked(void *ctx, uint32_t begin, uint32_t len, struct pd_err *e)
+{
+	return era_build_part_run(((struct half *)ctx)->target, begin, len, e);
+}
+
+static int b_ws_end(void *ctx, struct pd_err *e)
+{
+	return era_build_part_writeset_end(((struct half *)ctx)->target, e);
+}
+
+static int b_ea_continue(void *ctx, struct pd_err *e)
+{
+	return era_build_part_era_array_continue(((struct half *)ctx)->target, e);
+}
+
+static int b_ea_begin(void *ctx, struct pd_err *e)
+{
+	return era_build_part_era_array_begin(((struct half *)ctx)->target, e);
+}
+
+static int b_era(void *ctx, uint32_t block, uint32_t era, struct pd_err *e)
+{
+	return era_build_part_era(((struct half *)ctx)->target, block, era, e);
+}
+
+static int b_ea_end(void *ctx, struct pd_err *e)
+{
+	return era_build_part_era_array_end(((struct half *)ctx)->target, e);
+}
+
+static int read_at(int fd, char *buf, size_t len, uint64_t off, size_t *got)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	*got = done;
+	return 0;
+}
+
+/* The first line whose (blank-led) <bit , <marked  or <era  tag starts at or
+ * after `from`: the offset of its '<', or 0. */
+static uint64_t find_cut(int fd, uint64_t from, uint64_t size, char *buf)
+{
+	uint64_t start = from > 64 ? from - 64 : 0;
+
+	for (uint64_t at = start; at < size && at < start + CUT_SEARCH_MAX; at += SCAN - 64) {
+		size_t n, i;
+		const char *nl;
+
+		if (read_at(fd, buf, SCAN, at, &n) || n < 64)
+			return 0;
+		for (i = 0; (nl = memchr(buf + i, '\n', n - i)); ) {
+			size_t k = (size_t)(nl - buf) + 1;
+			while (k < n && (buf[k] == ' ' || buf[k] == '\t'))
+				k++;
+			if (k + 8 > n)
+				break;
+			if (at + k >= from &&
+			    (!memcmp(buf + k, "<bit ", 5) || !memcmp(buf + k, "<era ", 5) || !memcmp(buf + k, "<marked ", 8)))
+				return at + k;
+			i = (size_t)(nl - buf) + 1;
+		}
+		if (n < SCAN)
+			return 0;
+	}
+	return 0;
+}
+
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+
+/* The last "<writeset" + blank or "<era_array" + blank or '>' in buf[0, n):
+ * its offset, or -1. Dumps' <bit> and <era> lines have no 'w' nor '_', so
+ * searching backwards for those letters skips them quickly. */
+static long last_context(const char *buf, size_t n)
+{
+	long best = -1;
+	size_t end = n;
+	const char *q;
+
+	while (end && (q = memrchr(buf, 'w', end))) {
+		size_t i = (size_t)(q - buf);
+		if (i >= 1 && i + 9 <= n && !memcmp(q - 1, "<writeset", 9) && is_blank(q[8])) {
+			best = (long)i - 1;
+			break;
+		}
+		end = i;
+	}
+	end = n;
+	while (end && (q = memrchr(buf, '_', end))) {
+		size_t i = (size_t)(q - buf);
+		if (i >= 4 && i + 7 <= n && !memcmp(q - 4, "<era_array", 10) && (q[6] == '>' || is_blank(q[6]))) {
+			if ((long)i - 4 > best)
+				best = (long)i - 4;
+			break;
+		}
+		end = i;
+	}
+	return best;
+}
+
+struct second {
+	pthread_t th;
+	struct half h;
+	struct era_xml_piece pc;
+	struct era_xml_error err;
+	const char *head;
+	size_t head_len;
+	char *prefix;
+	int r;
+	struct timespec t0, t1, cpu;
+};
+
+/* Thread B: finds the element open at the cut (backwards from it), then
+ * parses from the cut to the end. */
+static void *second_main(void *arg)
+{
+	struct second *s = arg;
+	const struct era_xml_events ev = {
+		.ctx = &s->h,
+		.superblock_begin = a_sb,
+		.writeset_begin = b_ws_begin,
+		.bit = b_bit,
+		.marked = b_marked,
+		.writeset_end = b_ws_end,
+		.era_array_begin = b_ea_begin,
+		.era = b_era,
+		.era_array_end = b_ea_end,
+		.writeset_continue = b_ws_continue,
+		.era_array_continue = b_ea_continue,
+	};
+	uint64_t hi = s->pc.begin, lo;
+	char *buf = malloc(SCAN + TAG_MAX);
+	long at = -1;
+	size_t n = 0, tag_len;
+	char *gt;
+
+	s->r = -1;
+	if (!buf)
+		goto out;
+	for (; hi > s->head_len && !__atomic_load_n(s->pc.stop, __ATOMIC_RELAXED); hi = lo + 16) {
+		lo = hi - s->head_len > SCAN ? hi - SCAN : s->head_len;
+		if (read_at(s->pc.fd, buf, (size_t)(hi - lo), lo, &n) || n != hi - lo)
+			goto out;
+		if ((at = last_context(buf, n)) >= 0)
+			break;
+		if (lo == s->head_len)
+			goto out;
+	}
+	if (at < 0)
+		goto out;
+	/* the start tag, up to its '>' */
+	if (read_at(s->pc.fd, buf, TAG_MAX, lo + (uint64_t)at, &n) || !(gt = memchr(buf, '>', n)))
+		goto out;
+	tag_len = (size_t)(gt + 1 - buf);
+	if (lo + (uint64_t)at + tag_len > s->pc.begin)
+		goto out;
+	s->prefix = malloc(s->head_len + tag_len);
+	if (!s->prefix)
+		goto out;
+	memcpy(s->prefix, s->head, s->head_len);
+	memcpy(s->prefix + s->head_len, buf, tag_len);
+	free(buf);
+	buf = NULL;
+	s->pc.prefix = s->prefix;
+	s->pc.prefix_len = s->head_len + tag_len;
+	clock_gettime(CLOCK_MONOTONIC, &s->t0);
+	s->r = era_xml_parse_piece(&s->pc, &ev, &s->err);
+	clock_gettime(CLOCK_MONOTONIC, &s->t1);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &s->cpu);
+out:
+	free(buf);
+	if (s->r)
+		__atomic_store_n(s->pc.stop, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static uint64_t env_u64(const char *name, uint64_t dflt)
+{
+	const char *v = getenv(name);
+	char *end;
+	unsigned long long x;
+
+	if (!v || !*v)
+		return dflt;
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	return errno || *end ? dflt : (uint64_t)x;
+}
+
+/* 0: restored and committed. 1: not done (not worth it, or something
+ * failed): the caller restores sequentially from the start. -1: the commit
+ * failed (err filled; the same as a sequential run would say). */
+static int restore_parallel(int fd, uint64_t size, struct era_builder *b, struct era_xml_error *err)
+{
+	const struct era_xml_events ev = {
+		.superblock_begin = a_sb,
+		.writeset_begin = a_ws_begin,
+		.bit = a_bit,
+		.marked = a_marked,
+		.writeset_end = a_ws_end,
+		.era_array_begin = a_ea_begin,
+		.era = a_era,
+		.era_array_end = a_ea_end,
+	};
+	struct era_xml_events ev_a = ev;
+	struct era_build_part *q = NULL;
+	struct era_xml_error err_a;
+	struct era_build_params p;
+	struct half ha;
+	struct second s;
+	struct pd_err e = { 0 };
+	char *head = malloc(SCAN);
+	uint64_t target, cut, permille;
+	size_t n, head_len;
+	int stop = 0, r = 1, ra = 0;
+	struct timespec ta0 = {0}, ta1 = {0}, tacpu = {0};
+
+	memset(&s, 0, sizeof(s));
+	if (!head || read_at(fd, head, HEAD_MAX, 0, &n))
+		goto out_early;
+	head_len = era_xml_probe_head(head, n, &ha.sb);
+	if (!head_len)
+		goto out_early;
+	/* where to cut: ERA_RESTORE_CUT_PERMILLE (tests) or the middle */
+	permille = env_u64("ERA_RESTORE_CUT_PERMILLE", 520);
+	target = permille < 1000 ? (uint64_t)((double)size * (double)permille / 1000.0) : size / 2;
+	target = env_u64("ERA_RESTORE_CUT_AT", target);
+	if (target < head_len)
+		target = head_len;
+	{
+		char *buf = malloc(SCAN);
+		cut = buf ? find_cut(fd, target, size, buf) : 0;
+		free(buf);
+	}
+	if (!cut || cut <= head_len)
+		goto out_early;
+
+	memset(&p, 0, sizeof(p));
+	p.data_block_size = ha.sb.block_size;
+	p.nr_blocks = ha.sb.nr_blocks;
+	p.current_era = ha.sb.current_era;
+	p.flags = 1;
+	memset(&e, 0, sizeof(e));
+	if (era_build_begin(b, &p, &e) || era_build_part_new(b, &q, &e))
+		goto out;
+	ha.target = b;
+	ev_a.ctx = &ha;
+	s.h.sb = ha.sb;
+	s.h.target = q;
+	s.head = head;
+	s.head_len = head_len;
+	s.pc = (struct era_xml_piece){ .kind = ERA_XML_SECOND, .fd = fd, .begin = cut, .end = size, .stop = &stop };
+	if (pthread_create(&s.th, NULL, second_main, &s))
+		goto out;
+	{
+		const struct era_xml_piece pa = { .kind = ERA_XML_FIRST, .fd = fd, .begin = 0, .end = cut, .stop = &stop };
+		clock_gettime(CLOCK_MONOTONIC, &ta0);
+		ra = era_xml_parse_piece(&pa, &ev_a, &err_a);
+		clock_gettime(CLOCK_MONOTONIC, &ta1);
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &tacpu);
+	}
+	pthread_join(s.th, NULL);
+	if (ra || s.r)
+		goto out;
+	if (era_build_join(b, q, &e))
+		goto out;
+	if (era_build_commit(b, &e)) {
+		memset(err, 0, sizeof(*err));
+		err->code = e.code;
+		snprintf(err->msg, sizeof(err->msg), "%s", e.msg);
+		r = -1;
+		goto out;
+	}
+	r = 0;
+out:
+#define TS(t) ((double)(t).tv_sec + (double)(t).tv_nsec / 1e9)
+	if (getenv("ERA_RESTORE_DEBUG"))
+		fprintf(stderr, "era_restore: parallel, cut at byte %llu: %s%s%s; first part %.3fs (cpu %.3fs), "
+			"second %.3fs (cpu %.3fs, from %+.3fs)\n", (unsigned long long)cut,
+			r == 0 ? "ok" : r < 0 ? "commit failed" : "failed, redone sequentially",
+			ra ? ": first: " : s.r ? ": second: " : r > 0 ? ": " : "",
+			ra ? err_a.msg : s.r ? s.err.msg : r > 0 ? e.msg : "",
+			TS(ta1) - TS(ta0), TS(tacpu), TS(s.t1) - TS(s.t0), TS(s.cpu), TS(s.t0) - TS(ta0));
+	if (0) {
+out_early:
+		if (getenv("ERA_RESTORE_DEBUG"))
+			fprintf(stderr, "era_restore: parallel: no cut found, sequential\n");
+	}
+	era_build_part_free(q);
+	free(s.prefix);
+	free(head);
+	return r;
+}
+
 int era_xml_restore(int fd, struct era_builder *b, struct era_xml_error *err)
 {
 	const struct era_xml_events ev = {
@@ -63,7 +459,26 @@ int era_xml_restore(int fd, struct era_builder *b, struct era_xml_error *err)
 		.era_array_end = ev_ea_end,
 	};
 	struct pd_err e;
+	struct stat st;
 
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (uint64_t)st.st_size >= env_u64("ERA_RESTORE_PARALLEL_MIN", PARALLEL_MIN) &&
+	    lseek(fd, 0, SEEK_CUR) == 0) {
+		int r;
+
+		xmlInitParser();
+		r = restore_parallel(fd, (uint64_t)st.st_size, b, err);
+		if (r <= 0)
+			return r;
+		/* redo it all in one thread: its errors are the ones to report */
+		era_build_reset(b);
+		if (lseek(fd, 0, SEEK_SET) != 0) {
+			memset(err, 0, sizeof(*err));
+			err->code = PD_E_IO;
+			snprintf(err->msg, sizeof(err->msg), "cannot seek back to the start: %s", strerror(errno));
+			return -1;
+		}
+	}
 	if (era_xml_parse_fd(fd, &ev, err))
 		return -1;
 	memset(&e, 0, sizeof(e));
