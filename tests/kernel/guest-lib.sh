@@ -14,6 +14,17 @@
 #                           background writer may still log WRITEs after it:
 #                           every logged WRITE was acknowledged before the crash
 #   NOTE <text>             free text
+#   WBEGIN <start> <count>  (era_write_bg) a write is about to start; its
+#                           WRITE follows when acknowledged.  Writers running
+#                           beside checkpoints log this so that the era the
+#                           write may land in is bounded from below
+#   WSTART <start> <count> (era_write_fg) a foreground write is about to
+#                           start (crash scenarios: a write cut by the crash
+#                           may still have reached the metadata)
+#   CHECK <dev> <status>    exit status of era_check (our static binary) run
+#                           in the guest on <dev>
+#   INVALIDATE <since> <file>  era_invalidate output follows between
+#                           "ERA OUT BEGIN" and "ERA OUT END" lines
 # A block written in the era E reported by the latest STATUS before its
 # WRITE line has era >= E afterwards (a later WRITE may raise it).
 
@@ -45,6 +56,10 @@ era_status() {
 era_create() {
     t=$(era_table "$@")
     dmsetup create "$ERA_NAME" --table "$t" || era_fail "dmsetup create $t"
+    # The minor is 0 for the first device of a boot, but not always after a
+    # remove/create or with several targets: ask dmsetup.
+    _m=$(dmsetup info -c --noheadings -o minor "$ERA_NAME" 2>/dev/null | tr -d ' ')
+    [ -n "$_m" ] && ERA_DEV=/dev/dm-$_m
     i=0
     while [ ! -b "$ERA_DEV" ]; do
         i=$((i + 1)); [ $i -gt 50 ] && era_fail "no $ERA_DEV"; sleep 0.1
@@ -125,4 +140,54 @@ era_crash() {
     echo b > /proc/sysrq-trigger
     sleep 10
     era_fail "still alive after sysrq b"
+}
+
+# era_write_bg START COUNT: as era_write, for writers that run beside
+# checkpoints: logs WBEGIN before the write starts.
+era_write_bg() {
+    era_log "WBEGIN $1 $2"
+    dd if=/dev/zero of="$ERA_DEV" bs="$ERA_BS" seek="$1" count="$2" \
+        conv=notrunc 2>/dev/null || era_fail "dd seek=$1 count=$2"
+    sync
+    era_log "WRITE $1 $2"
+}
+
+# era_write_fg START COUNT: as era_write, logging WSTART first (crash
+# scenarios: marks the write in flight if the crash cuts it).
+era_write_fg() {
+    era_log "WSTART $1 $2"
+    era_write "$@"
+}
+
+# era_check_dev DEV: run our era_check (installed in the guest with
+# --extra-bin bin/era_check.static) on DEV and log its exit status.
+era_check_dev() {
+    command -v era_check >/dev/null 2>&1 || era_fail "no era_check in the guest"
+    era_check "$1" > /tmp/era_check.out 2>&1
+    _rc=$?
+    sed 's/^/ERA NOTE era_check: /' /tmp/era_check.out
+    era_log "CHECK $1 $_rc"
+    return 0
+}
+
+# era_invalidate_dev SINCE DEV [ARGS...]: run era_invalidate in the guest and
+# print its output between OUT BEGIN / OUT END lines.
+era_invalidate_dev() {
+    _since=$1 _dev=$2
+    shift 2
+    era_invalidate --written-since "$_since" "$@" "$_dev" > /tmp/era_inv.out 2>&1
+    _rc=$?
+    era_log "INVALIDATE $_since $_rc"
+    era_log "OUT BEGIN"
+    sed 's/^/ERA OUT /' /tmp/era_inv.out
+    echo
+    era_log "OUT END"
+}
+
+# era_wait_dev DEV: wait for a block device node (extra disks probe late).
+era_wait_dev() {
+    _i=0
+    while [ ! -b "$1" ]; do
+        _i=$((_i + 1)); [ $_i -gt 100 ] && era_fail "no $1"; sleep 0.1
+    done
 }

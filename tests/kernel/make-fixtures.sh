@@ -4,7 +4,7 @@
 #   make-fixtures.sh [--out DIR] [--extra-bin DIR|FILE] [--keep DIR] [NAME...]
 #
 # For each scenario tests/kernel/scenarios/NAME.sh (default: every scenario
-# not tagged "#@ bench") boot QEMU once per "#@ boot: OPTIONS" line of the
+# not tagged "#@ bench" or "#@ test") boot QEMU once per "#@ boot: OPTIONS" line of the
 # script (boot k runs with ERA_BOOT=k and continues from the images of boot
 # k-1; OPTIONS are run-scenario.sh options), then write
 #   DIR/NAME.meta.xz    xz -9 of the metadata image
@@ -35,7 +35,7 @@ done
 
 if [ $# -eq 0 ]; then
     for f in "$HERE"/scenarios/*.sh; do
-        grep -q '^#@ bench' "$f" || set -- "$@" "$(basename "$f" .sh)"
+        grep -q -E '^#@ (bench|test)' "$f" || set -- "$@" "$(basename "$f" .sh)"
     done
 fi
 count=$#

@@ -7,6 +7,8 @@
 #     --meta-image FILE     start from a copy of this metadata image (continue
 #                           an earlier run); FILE may be OUTDIR/meta.img itself
 #     --origin-image FILE   likewise for the origin; grown to --origin-size if given
+#     --drive FILE          one more virtio disk (repeatable: /dev/vdc, vdd, ...),
+#                           used in place (not copied)
 #     --extra-bin DIR|FILE  extra (static) binaries for the guest's /usr/sbin
 #                           (repeatable; X.static is installed as X)
 #     --env NAME=VALUE      variable for the scenario (repeatable); ERA_BOOT=1 default
@@ -32,7 +34,7 @@ to_bytes() {
     esac
 }
 
-[ $# -ge 2 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,20p' "$0" >&2; exit 2; }
 SCENARIO=$1
 OUTDIR=$2
 shift 2
@@ -44,6 +46,7 @@ EXTRA=""
 TIMEOUT=300
 KDIR=""
 ENVS=""
+DRIVES=""
 nl='
 '
 while [ $# -gt 0 ]; do
@@ -54,6 +57,7 @@ while [ $# -gt 0 ]; do
     --meta-image) META_IMAGE=$2 ;;
     --origin-image) ORIGIN_IMAGE=$2 ;;
     --extra-bin) EXTRA="$EXTRA$2$nl" ;;
+    --drive) [ -f "$2" ] || die "no such image: $2"; DRIVES="$DRIVES$(realpath "$2")$nl" ;;
     --env) case "$2" in [A-Za-z_]*=*) ENVS="$ENVS$2$nl" ;; *) die "bad --env $2" ;; esac ;;
     --timeout) TIMEOUT=$2 ;;
     --kernel-dir) KDIR=$2 ;;
@@ -102,8 +106,28 @@ $EXTRA
 EOT
 "$HERE/mkinitramfs.sh" "$@"
 
+set --
+while IFS= read -r x; do
+    [ -n "$x" ] && set -- "$@" -drive "file=$x,format=raw,if=virtio,cache=writethrough"
+done <<EOT
+$DRIVES
+EOT
+
 CONSOLE="$OUTDIR/console.log"
 rm -f "$CONSOLE"
+# One QEMU at a time on this machine: hold the lock for the whole run (shared
+# with every other user of the harness), and give a QEMU started without it
+# up to ERA_QEMU_WAIT seconds to finish first.
+LOCKDIR=${ERA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/era-tools}
+mkdir -p "$LOCKDIR"
+exec 9>"$LOCKDIR/qemu.lock"
+flock 9
+waited=0
+while pgrep -x qemu-system-x86_64 >/dev/null 2>&1 && [ $waited -lt "${ERA_QEMU_WAIT:-600}" ]; do
+    [ $waited = 0 ] && echo "run-scenario: waiting for another QEMU to finish" >&2
+    sleep 2
+    waited=$((waited + 2))
+done
 start=$(date +%s)
 rc=0
 timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 \
@@ -114,8 +138,9 @@ timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 \
     -append "console=ttyS0 quiet panic=-1 oops=panic" \
     -drive "file=$OUTDIR/meta.img,format=raw,if=virtio,cache=writethrough" \
     -drive "file=$OUTDIR/origin.img,format=raw,if=virtio,cache=writeback,discard=unmap,detect-zeroes=unmap" \
-    </dev/null >"$OUTDIR/qemu.stderr" 2>&1 || rc=$?
+    "$@" </dev/null >"$OUTDIR/qemu.stderr" 2>&1 || rc=$?
 end=$(date +%s)
+exec 9>&-
 [ -s "$OUTDIR/qemu.stderr" ] || rm -f "$OUTDIR/qemu.stderr"
 echo "run-scenario: $(basename "$SCENARIO") took $((end - start)) s (qemu status $rc)" >&2
 
