@@ -35,6 +35,8 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 {
 	struct check *c = ctx;
 
+	if (pd_le32_max(values, n) <= c->current_era)
+		return 0; /* the usual case, found without a branch a value */
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t era = pd_get32((const char *)values + 4 * i);
 

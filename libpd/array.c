@@ -64,8 +64,16 @@ static int visit_block(struct array_state *s, uint64_t index, uint64_t where)
 static int leaf(void *ctx, const struct pd_node *n)
 {
 	struct array_state *s = ctx;
+	uint64_t where[256];
 	struct pd_err d;
 	int r;
+
+	/* one preadv for each run of adjacent array blocks, not one read each */
+	if (n->nr_entries <= 256) {
+		for (uint32_t i = 0; i < n->nr_entries; i++)
+			where[i] = pd_get64(pd_node_value(n, i));
+		pd_bm_prefetch(s->w->bm, where, n->nr_entries);
+	}
 
 	for (uint32_t i = 0; i < n->nr_entries; i++) {
 		uint64_t index = pd_node_key(n, i);

@@ -1,4 +1,6 @@
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 #include <string.h>
 #include "bm.h"
 #include "disk.h"
@@ -164,6 +166,84 @@ int pd_bm_get(struct pd_bm *bm, uint64_t b, const struct pd_validator *v, const 
 	s->referenced = 1;
 	*data = slot_data(bm, (unsigned)i);
 	return 0;
+}
+
+static int cached(const struct pd_bm *bm, uint64_t b)
+{
+	for (int32_t i = bm->hash[hash_block(bm, b)]; i >= 0; i = bm->slots[i].next)
+		if (bm->slots[i].block == b)
+			return 1;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void insert(struct pd_bm *bm, unsigned i, uint64_t b)
+{
+	struct slot *s = &bm->slots[i];
+	unsigned h = hash_block(bm, b);
+
+	s->block = b;
+	s->checked = NULL;
+	s->pins = 0;
+	s->used = 1;
+	s->referenced = 1;
+	s->next = bm->hash[h];
+	bm->hash[h] = (int32_t)i;
+}
+
+#define PREFETCH_MAX 256u
+
+void pd_bm_prefetch(struct pd_bm *bm, const uint64_t *blocks, unsigned n)
+{
+	uint64_t want[PREFETCH_MAX];
+	unsigned nr = 0, limit = bm->nr / 2 < PREFETCH_MAX ? bm->nr / 2 : PREFETCH_MAX;
+
+	for (unsigned i = 0; i < n && nr < limit; i++)
+		if (blocks[i] < bm->dev.nr_blocks && !cached(bm, blocks[i]))
+			want[nr++] = blocks[i];
+	if (nr < 2)
+		return;
+	qsort(want, nr, sizeof(want[0]), cmp_u64);
+	for (unsigned i = 0; i < nr;) {
+		struct iovec iov[PREFETCH_MAX];
+		int slot[PREFETCH_MAX];
+		unsigned j = i, k = 0;
+		ssize_t got;
+
+		/* a run of adjacent blocks (duplicates end it) */
+		while (j < nr && (j == i || want[j] == want[j - 1] + 1)) {
+			int v = find_victim(bm);
+			if (v < 0)
+				break;
+			/* hold the slot so the next victim search skips it */
+			bm->slots[v].used = 1;
+			bm->slots[v].pins = 1;
+			slot[k] = v;
+			iov[k].iov_base = slot_data(bm, (unsigned)v);
+			iov[k].iov_len = PD_BLOCK_SIZE;
+			k++;
+			j++;
+		}
+		if (!k)
+			return;
+		do
+			got = preadv(bm->dev.fd, iov, (int)k, (off_t)(want[i] << PD_BLOCK_SHIFT));
+		while (got < 0 && errno == EINTR);
+		for (unsigned m = 0; m < k; m++) {
+			bm->slots[slot[m]].pins = 0;
+			bm->slots[slot[m]].used = 0;
+			if (got >= 0 && (size_t)got >= (m + 1) * (size_t)PD_BLOCK_SIZE)
+				insert(bm, (unsigned)slot[m], want[i + m]);
+		}
+		i = j;
+		while (i < nr && i > 0 && want[i] == want[i - 1])
+			i++;
+	}
 }
 
 void pd_bm_put(struct pd_bm *bm, const void *data)

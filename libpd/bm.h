@@ -24,6 +24,11 @@ int pd_bm_get(struct pd_bm *bm, uint64_t b, const struct pd_validator *v, const 
 	      struct pd_err *e);
 void pd_bm_put(struct pd_bm *bm, const void *data);
 
+/* Reads the blocks not yet cached with as few system calls as possible
+ * (runs of adjacent blocks in one preadv). A hint: errors are left for
+ * pd_bm_get() to find. At most half the cache is used. */
+void pd_bm_prefetch(struct pd_bm *bm, const uint64_t *blocks, unsigned n);
+
 /* Drops every unpinned cached block (e.g. after the device was written). */
 void pd_bm_invalidate(struct pd_bm *bm);
 

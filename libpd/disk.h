@@ -101,4 +101,16 @@ static inline uint64_t pd_get64(const void *p) { uint64_t v; __builtin_memcpy(&v
 static inline void pd_put32(void *p, uint32_t v) { v = htole32(v); __builtin_memcpy(p, &v, 4); }
 static inline void pd_put64(void *p, uint64_t v) { v = htole64(v); __builtin_memcpy(p, &v, 8); }
 
+/* Largest of n little-endian le32 values (a loop the compiler vectorises). */
+static inline uint32_t pd_le32_max(const void *values, uint32_t n)
+{
+	uint32_t max = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t v = pd_get32((const char *)values + 4 * i);
+		max = v > max ? v : max;
+	}
+	return max;
+}
+
 #endif

@@ -136,11 +136,22 @@ void era_xml_blocks_begin(struct sink *s)
 
 void era_xml_blocks_run(struct sink *s, uint64_t begin, uint64_t end)
 {
-	if (end - begin == 1)
-		sink_printf(s, "  <block block=\"%llu\"/>\n", (unsigned long long)begin);
-	else
-		sink_printf(s, "  <range begin=\"%llu\" end=\"%llu\"/>\n", (unsigned long long)begin,
-			    (unsigned long long)end);
+	char *p;
+
+	if (sink_reserve(s))
+		return;
+	p = s->buf + s->len;
+	if (end - begin == 1) {
+		PUT(p, "  <block block=\"");
+		p += fmt_u64(p, begin);
+	} else {
+		PUT(p, "  <range begin=\"");
+		p += fmt_u64(p, begin);
+		PUT(p, "\" end=\"");
+		p += fmt_u64(p, end);
+	}
+	PUT(p, "\"/>\n");
+	s->len = (size_t)(p - s->buf);
 }
 
 void era_xml_blocks_end(struct sink *s)

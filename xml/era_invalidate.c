@@ -54,18 +54,24 @@ static int want_writeset(void *ctx, const struct era_writeset_info *ws)
 static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t n)
 {
 	struct inval *v = ctx;
-	uint32_t t = v->o->written_since, max = 0;
+	uint32_t t = v->o->written_since;
+	uint64_t word = 0;
+	uint64_t w = first >> 6;
 
 	/* Most blocks hold only older eras: one vectorised pass rules them out. */
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t e = pd_get32((const char *)values + 4 * i);
-		max = e > max ? e : max;
-	}
-	if (max < t)
+	if (pd_le32_max(values, n) < t)
 		return 0;
-	for (uint32_t i = 0; i < n; i++)
-		if (pd_get32((const char *)values + 4 * i) >= t)
-			pd_bit_set(v->marked, first + i);
+	/* Build whole 64-bit words without branches, then OR them in. */
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t b = first + i;
+
+		word |= (uint64_t)(pd_get32((const char *)values + 4 * i) >= t) << (b & 63);
+		if ((b & 63) == 63 || i + 1 == n) {
+			v->marked[w] |= word;
+			word = 0;
+			w++;
+		}
+	}
 	return 0;
 }
 
