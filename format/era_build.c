@@ -300,6 +300,23 @@ uint64_t era_build_min_bytes(uint32_t nr_blocks)
 	return dev == UINT64_MAX ? UINT64_MAX : dev * PD_BLOCK_SIZE;
 }
 
+
+/* Does block 0 hold what looks like era metadata? Only then must its
+ * zeroing reach the device before anything else is written. */
+static int holds_era_superblock(struct pd_bdev *dev)
+{
+	void *blk;
+	struct pd_err e;
+	int found = 1; /* when unsure, sync */
+
+	if (posix_memalign(&blk, PD_BLOCK_SIZE, PD_BLOCK_SIZE))
+		return 1;
+	if (!pd_bdev_read(dev, ERA_SUPERBLOCK_LOCATION, blk, &e))
+		found = pd_get64((const char *)blk + offsetof(struct era_disk_sb, magic)) == ERA_MAGIC;
+	free(blk);
+	return found;
+}
+
 int era_build_begin(struct era_builder *b, const struct era_build_params *p, struct pd_err *e)
 {
 	uint64_t limit = b->dev->nr_blocks < PD_SM_MAX_BLOCKS ? b->dev->nr_blocks : PD_SM_MAX_BLOCKS;
@@ -327,7 +344,7 @@ int era_build_begin(struct era_builder *b, const struct era_build_params *p, str
 	}
 	b->ea_ready = 1;
 	if (!b->w.dry) {
-		r = pd_writer_invalidate_sb(b->dev, e);
+		r = pd_writer_invalidate_sb(b->dev, holds_era_superblock(b->dev), e);
 		if (r) {
 			b->st = S_FAILED;
 			return r;

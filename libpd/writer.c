@@ -76,10 +76,10 @@ int pd_writer_new(struct pd_writer *w, uint64_t *where, void **data, struct pd_e
 	return 0;
 }
 
-int pd_writer_invalidate_sb(struct pd_bdev *dev, struct pd_err *e)
+int pd_writer_invalidate_sb(struct pd_bdev *dev, int sync, struct pd_err *e)
 {
 	static const unsigned char zero[PD_BLOCK_SIZE];
 	int r = pd_bdev_write(dev, 0, zero, e);
 
-	return r ? r : pd_bdev_sync(dev, e);
+	return r || !sync ? r : pd_bdev_sync(dev, e);
 }

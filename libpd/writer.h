@@ -44,8 +44,10 @@ int pd_writer_flush(struct pd_writer *w, struct pd_err *e);
 /* Blocks handed out so far, counting block 0: [0, next). */
 static inline uint64_t pd_writer_used(const struct pd_writer *w) { return w->next; }
 
-/* Writes block 0 with zeros and syncs: until a valid superblock is written
- * last, the device holds no metadata that anything would accept. */
-int pd_writer_invalidate_sb(struct pd_bdev *dev, struct pd_err *e);
+/* Writes block 0 with zeros: until a valid superblock is written last, the
+ * device holds no metadata that anything would accept. With sync, waits for
+ * the zeros to reach the device (needed when block 0 held a valid superblock:
+ * otherwise a crash could pair it with half-overwritten blocks). */
+int pd_writer_invalidate_sb(struct pd_bdev *dev, int sync, struct pd_err *e);
 
 #endif
