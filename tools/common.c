@@ -196,3 +196,53 @@ int tool_finish_output(struct sink *s, int fd, const char *out_path, const char 
 	sink_free(s);
 	return r ? EXIT_FAIL : EXIT_OK;
 }
+
+int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool_io_opts *io)
+{
+	enum { OPT_FORCE = 256 };
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int opt;
+
+	memset(io, 0, sizeof(*io));
+	while ((opt = getopt_long(argc, argv, "hi:o:qV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'i':
+			io->in = optarg;
+			break;
+		case 'o':
+			io->out = optarg;
+			break;
+		case 'q':
+			io->quiet = 1;
+			break;
+		case OPT_FORCE:
+			io->force = 1;
+			break;
+		case 'V':
+			tool_version();
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_FAIL;
+		}
+	}
+	if (optind != argc || !io->in || !io->out) {
+		tool_error(optind != argc ? "too many arguments"
+			   : !io->in	  ? "no input given (-i)"
+					  : "no output given (-o)");
+		usage(stderr);
+		return EXIT_FAIL;
+	}
+	return -1;
+}

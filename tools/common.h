@@ -38,6 +38,16 @@ int tool_resolve_snapshot(struct pd_bm *bm, const char *in, unsigned long long *
 int tool_finish_output(struct sink *s, int fd, const char *out_path, const char *in, int r,
 		       const struct pd_err *e);
 
+/* era_restore and era_repair: -i IN -o OUT [-q] [--force] [-h] [-V]. */
+struct tool_io_opts {
+	const char *in;
+	const char *out;
+	int quiet;
+	int force;
+};
+/* Returns -1 to go on, else the exit status (help, version, bad usage). */
+int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool_io_opts *io);
+
 #endif
 
 /* Output for -o FILE (or stdout when path is NULL or "-"). Refuses to

@@ -40,57 +40,25 @@ static void report(void *p, const struct era_report *r)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_FORCE = 256 };
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "input", required_argument, NULL, 'i' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
-	};
+	struct tool_io_opts io;
 	struct ctx c = { 0 };
 	struct era_repair_opts ro = { .report = report, .ctx = &c };
 	struct era_repair_result res;
-	const char *out = NULL;
+	const char *out;
 	struct era_builder *b;
 	struct pd_bdev dev;
 	struct pd_bm *bm;
 	struct pd_err e;
-	int force = 0, opt, r;
+	int force, r;
 
 	tool_init(argv[0]);
-	while ((opt = getopt_long(argc, argv, "hi:o:qV", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'i':
-			c.in = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'q':
-			c.quiet = 1;
-			break;
-		case OPT_FORCE:
-			force = 1;
-			break;
-		case 'V':
-			tool_version();
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_FAIL;
-		}
-	}
-	if (optind != argc || !c.in || !out) {
-		tool_error(optind != argc ? "too many arguments" : !c.in ? "no input given (-i)" : "no output given (-o)");
-		usage(stderr);
-		return EXIT_FAIL;
-	}
+	r = tool_parse_io_opts(argc, argv, usage, &io);
+	if (r >= 0)
+		return r;
+	c.in = io.in;
+	c.quiet = io.quiet;
+	out = io.out;
+	force = io.force;
 	if (pd_same_target(c.in, out, &e)) {
 		if (!c.quiet)
 			tool_error("%s: %s", out, e.msg);

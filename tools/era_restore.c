@@ -25,54 +25,22 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_FORCE = 256 };
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "input", required_argument, NULL, 'i' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
-	};
-	const char *in = NULL, *out = NULL, *in_name;
-	int quiet = 0, force = 0, opt, fd, r;
+	struct tool_io_opts io;
+	const char *in, *out, *in_name;
+	int quiet, force, fd, r;
 	struct era_xml_error xe;
 	struct era_builder *b;
 	struct pd_bdev dev;
 	struct pd_err e;
 
 	tool_init(argv[0]);
-	while ((opt = getopt_long(argc, argv, "hi:o:qV", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		case 'i':
-			in = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case OPT_FORCE:
-			force = 1;
-			break;
-		case 'V':
-			tool_version();
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_FAIL;
-		}
-	}
-	if (optind != argc || !in || !out) {
-		tool_error(optind != argc ? "too many arguments" : !in ? "no input file given (-i)" : "no output given (-o)");
-		usage(stderr);
-		return EXIT_FAIL;
-	}
+	r = tool_parse_io_opts(argc, argv, usage, &io);
+	if (r >= 0)
+		return r;
+	in = io.in;
+	out = io.out;
+	quiet = io.quiet;
+	force = io.force;
 	in_name = strcmp(in, "-") ? in : "<stdin>";
 	if (strcmp(in, "-") && pd_same_target(in, out, &e)) {
 		if (!quiet)
