@@ -251,4 +251,4 @@ check; echo "check=$?"
     text = log(fakeroot)
     assert "INST /usr/sbin/era_check.static /sbin/era_check" in text
     assert "INST /etc/era-tools/era-check.conf" in text
-    assert "HOOK pre-udev 20 /mod/era-check.sh" in text
+    assert "HOOK pre-mount 20 /mod/era-check.sh" in text

@@ -7,13 +7,15 @@
 #       kernel modules, and a generic /init.
 #
 #   mkinitramfs.sh [--kernel-dir DIR] --out FILE --scenario SCRIPT
-#                  [--env FILE] [--extra-bin DIR|FILE]...
+#                  [--env FILE] [--extra-bin DIR|FILE]... [--overlay DIR]...
 #       Write FILE = cached static part + a small per-run cpio archive
 #       (Linux accepts concatenated archives) holding /scenario.sh,
 #       /guest-lib.sh, /scenario.env and, in /usr/sbin, the extra binaries
 #       (every file of DIR, or FILE; statically linked, e.g. era_check; a
 #       name ending in ".static" loses that suffix: era_check.static ->
-#       /usr/sbin/era_check).
+#       /usr/sbin/era_check).  --overlay DIR adds the tree DIR as it is
+#       (paths relative to DIR, modes kept), after everything else: e.g. an
+#       initramfs built by hooks under test.
 #
 # /init mounts proc, sysfs and devtmpfs, insmods the modules in order,
 # sources /scenario.env, runs "sh /scenario.sh", prints "ERA END <status>"
@@ -27,6 +29,7 @@ OUT=""
 SCENARIO=""
 ENVFILE=""
 EXTRA=""
+OVERLAYS=""
 nl='
 '
 
@@ -39,7 +42,8 @@ while [ $# -gt 0 ]; do
     --scenario) SCENARIO=$2; shift 2 ;;
     --env) ENVFILE=$2; shift 2 ;;
     --extra-bin) EXTRA="$EXTRA$2$nl"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --overlay) [ -d "$2" ] || die "--overlay: no such directory: $2"; OVERLAYS="$OVERLAYS$2$nl"; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) die "unknown argument: $1" ;;
     esac
 done
@@ -168,6 +172,11 @@ printf '%s' "$EXTRA" | while IFS= read -r x; do
         die "--extra-bin: no such file or directory: $x"
     fi
 done
+while IFS= read -r x; do
+    [ -z "$x" ] || cp -a "$x/." "$ov/" || die "--overlay: cannot copy $x"
+done <<EOT
+$OVERLAYS
+EOT
 {
     cat "$BASE"
     (cd "$ov" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1)

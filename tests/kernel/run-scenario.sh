@@ -11,6 +11,7 @@
 #                           used in place (not copied)
 #     --extra-bin DIR|FILE  extra (static) binaries for the guest's /usr/sbin
 #                           (repeatable; X.static is installed as X)
+#     --overlay DIR         a tree copied into the guest's root (repeatable)
 #     --env NAME=VALUE      variable for the scenario (repeatable); ERA_BOOT=1 default
 #     --timeout SECONDS     bound on the QEMU run (default 300)
 #     --kernel-dir DIR      extracted kernel (default: get-kernel.sh output)
@@ -34,7 +35,7 @@ to_bytes() {
     esac
 }
 
-[ $# -ge 2 ] || { sed -n '2,20p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,21p' "$0" >&2; exit 2; }
 SCENARIO=$1
 OUTDIR=$2
 shift 2
@@ -57,6 +58,7 @@ while [ $# -gt 0 ]; do
     --meta-image) META_IMAGE=$2 ;;
     --origin-image) ORIGIN_IMAGE=$2 ;;
     --extra-bin) EXTRA="$EXTRA$2$nl" ;;
+    --overlay) [ -d "$2" ] || die "no such directory: $2"; EXTRA="$EXTRA@overlay:$(realpath "$2")$nl" ;;
     --drive) [ -f "$2" ] || die "no such image: $2"; DRIVES="$DRIVES$(realpath "$2")$nl" ;;
     --env) case "$2" in [A-Za-z_]*=*) ENVS="$ENVS$2$nl" ;; *) die "bad --env $2" ;; esac ;;
     --timeout) TIMEOUT=$2 ;;
@@ -100,7 +102,11 @@ case "$ENVS" in *ERA_BOOT=*) ;; *) ENVS="ERA_BOOT=1$nl$ENVS" ;; esac
 printf '%s' "$ENVS" | sed 's/^\([^=]*\)=\(.*\)$/\1='"'"'\2'"'"'; export \1/' > "$work/env"
 set -- --kernel-dir "$KDIR" --out "$work/initrd.gz" --scenario "$SCENARIO" --env "$work/env"
 while IFS= read -r x; do
-    [ -n "$x" ] && set -- "$@" --extra-bin "$x"
+    case "$x" in
+    "") ;;
+    @overlay:*) set -- "$@" --overlay "${x#@overlay:}" ;;
+    *) set -- "$@" --extra-bin "$x" ;;
+    esac
 done <<EOT
 $EXTRA
 EOT

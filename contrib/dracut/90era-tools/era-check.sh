@@ -1,5 +1,5 @@
 #!/bin/sh
-# dracut pre-udev hook (era-tools): era_check on each metadata device in
+# dracut pre-mount hook (era-tools): era_check on each metadata device in
 # /etc/era-tools/era-check.conf (`NAME METADATA_DEVICE` per line). Damaged
 # metadata stops the boot with an emergency shell.
 
@@ -10,7 +10,7 @@ ERA_CHECK=/sbin/era_check
 
 if [ -r "$CONF" ] && [ -x "$ERA_CHECK" ]; then
     failed=""
-    while read -r name dev rest; do
+    while read -r name dev rest || [ -n "$name" ]; do
         case "$name" in
         ""|\#*) continue ;;
         esac

@@ -19,6 +19,9 @@ install() {
     bin=$(command -v era_check.static 2>/dev/null) || bin=$(command -v era_check)
     inst_simple "$bin" /sbin/era_check
     inst_simple /etc/era-tools/era-check.conf
-    # pre-udev: before udev rules (and so LVM and dm) activate anything
-    inst_hook pre-udev 20 "$moddir/era-check.sh"
+    # pre-mount: udev has settled, so storage drivers are loaded and the
+    # /dev/disk/by-* names in the configuration exist; the root file system
+    # (and anything an era target is made from after switch-root) is not
+    # in use yet. At pre-udev the devices would usually not exist.
+    inst_hook pre-mount 20 "$moddir/era-check.sh"
 }
