@@ -8,6 +8,10 @@ struct check {
 	const struct era_check_opts *o;
 	struct era_check_result *res;
 	uint32_t current_era;
+	uint32_t oldest_archived;  /* UINT32_MAX: none */
+	int kernel_written;        /* flags 0: last written by the kernel */
+	uint32_t max_era;          /* largest era array value */
+	uint64_t max_era_block;
 	uint64_t nr_future;
 };
 
@@ -28,14 +32,34 @@ static int on_sb(void *ctx, const struct era_sb *sb)
 	c->res->sb = *sb;
 	c->res->sb_ok = 1;
 	c->current_era = sb->current_era;
+	c->kernel_written = sb->flags == 0;
+	return 0;
+}
+
+static int on_writeset(void *ctx, const struct era_writeset_info *ws, const uint64_t *words)
+{
+	struct check *c = ctx;
+	(void)words;
+
+	if (!ws->current && ws->era < c->oldest_archived)
+		c->oldest_archived = ws->era;
 	return 0;
 }
 
 static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t n)
 {
 	struct check *c = ctx;
+	uint32_t max = pd_le32_max(values, n);
 
-	if (pd_le32_max(values, n) <= c->current_era)
+	if (max > c->max_era) {
+		c->max_era = max;
+		for (uint32_t i = 0; i < n; i++)
+			if (pd_get32((const char *)values + 4 * i) == max) {
+				c->max_era_block = first + i;
+				break;
+			}
+	}
+	if (max <= c->current_era)
 		return 0; /* the usual case, found without a branch a value */
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t era = pd_get32((const char *)values + 4 * i);
@@ -53,9 +77,10 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct era_check_result *res,
 		       struct pd_err *e)
 {
-	struct check c = { .o = o, .res = res };
+	struct check c = { .o = o, .res = res, .oldest_archived = UINT32_MAX };
 	struct era_visitor v = {
-		.ctx = &c, .superblock = on_sb, .era_block = on_era_block, .problem = on_problem,
+		.ctx = &c, .superblock = on_sb, .writeset = on_writeset, .era_block = on_era_block,
+		.problem = on_problem,
 	};
 	struct era_walk_opts wo = {
 		.sb_location = ERA_SUPERBLOCK_LOCATION,
@@ -69,6 +94,15 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 		struct era_report rep = { .id = ERA_P_ERA_FUTURE, .block = PD_NO_BLOCK };
 		snprintf(rep.detail, sizeof(rep.detail), "era array: %llu more blocks with eras after the current era",
 			 (unsigned long long)(c.nr_future - MAX_ERA_LISTED));
+		on_problem(&c, &rep);
+	}
+	/* era_invalidate trusts this on metadata the kernel wrote (flags 0) */
+	if (!r && c.kernel_written && c.oldest_archived != UINT32_MAX && c.max_era > c.oldest_archived &&
+	    c.max_era <= c.current_era) {
+		struct era_report rep = { .id = ERA_P_ERA_UNDIGESTED, .block = PD_NO_BLOCK };
+		snprintf(rep.detail, sizeof(rep.detail),
+			 "era array: block %llu has era %u, newer than the oldest archived writeset (era %u)",
+			 (unsigned long long)c.max_era_block, c.max_era, c.oldest_archived);
 		on_problem(&c, &rep);
 	}
 	if (r && !res->sb_ok)

@@ -15,6 +15,9 @@ static const struct era_problem_def table[ERA_P_COUNT] = {
 	  "writeset size differs from the device size (the origin was resized)" },
 	{ ERA_P_ERA_ARRAY, "era_array", ERA_SEV_FATAL, "era array is damaged" },
 	{ ERA_P_ERA_FUTURE, "era_future", ERA_SEV_FATAL, "era array holds an era newer than the current era" },
+	{ ERA_P_ERA_UNDIGESTED, "era_undigested", ERA_SEV_NONFATAL,
+	  "era array holds an era newer than the oldest archived writeset (the kernel folds writesets "
+	  "in oldest first, so it never writes this)" },
 	{ ERA_P_SM, "space_map", ERA_SEV_FATAL, "metadata space map is damaged" },
 	{ ERA_P_SM_MISSING, "space_map_missing_ref", ERA_SEV_FATAL,
 	  "space map counts fewer references than the metadata holds" },

@@ -20,6 +20,7 @@ enum era_problem_id {
 	ERA_P_WS_NR_BITS,      /* writeset size differs from nr_blocks (resize) */
 	ERA_P_ERA_ARRAY,       /* era array damaged */
 	ERA_P_ERA_FUTURE,      /* era array entry newer than the current era */
+	ERA_P_ERA_UNDIGESTED,  /* era array entry newer than the oldest archived writeset */
 	ERA_P_SM,              /* space map unreadable or inconsistent */
 	ERA_P_SM_MISSING,      /* space map counts fewer references than exist */
 	ERA_P_SM_LEAK,         /* space map counts more references than exist */

@@ -1,13 +1,17 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "era_repair.h"
 #include "era_walk.h"
+#include "../libpd/bitset.h"
 
 struct rctx {
 	struct era_builder *b;
 	const struct era_repair_opts *o;
 	struct era_repair_result *res;
 	struct era_sb sb;
+	int writesets_lost;       /* the writeset tree could not be read whole */
+	int bitset_damaged;       /* the writeset being read had damage */
 	struct pd_err *e;
 };
 
@@ -34,6 +38,8 @@ static int v_superblock(void *ctx, const struct era_sb *sb)
 	return era_build_begin(c->b, &p, c->e);
 }
 
+static int v_problem(void *ctx, const struct era_report *r);
+
 static int v_writeset(void *ctx, const struct era_writeset_info *ws, const uint64_t *words)
 {
 	struct rctx *c = ctx;
@@ -43,12 +49,31 @@ static int v_writeset(void *ctx, const struct era_writeset_info *ws, const uint6
 		struct era_report rep = { .id = ERA_P_WS_ERA_FUTURE, .block = ws->root };
 		snprintf(rep.detail, sizeof(rep.detail), "writeset for era %u dropped: newer than the current era %u",
 			 ws->era, c->sb.current_era);
-		report(c, &rep);
-		return 0;
+		return v_problem(c, &rep);
 	}
-	r = era_build_writeset_begin(c->b, ws->era, ws->nr_bits, c->e);
-	if (!r)
-		r = era_build_writeset_words(c->b, words, c->e);
+	if (c->bitset_damaged && ws->nr_bits < c->sb.nr_blocks) {
+		/* Its size may be what was damaged: every block past the bits it
+		 * still has may have been written in its era too. */
+		uint64_t nw = pd_bitset_words(c->sb.nr_blocks), old = pd_bitset_words(ws->nr_bits);
+		uint64_t *all = malloc(nw * 8);
+
+		if (!all)
+			return pd_fail(c->e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
+		memcpy(all, words, old * 8);
+		memset(all + old, 0xff, (nw - old) * 8);
+		if (ws->nr_bits & 63)
+			all[old - 1] |= ~0ull << (ws->nr_bits & 63);
+		c->bitset_damaged = 0;
+		r = era_build_writeset_begin(c->b, ws->era, c->sb.nr_blocks, c->e);
+		if (!r)
+			r = era_build_writeset_words(c->b, all, c->e);
+		free(all);
+	} else {
+		c->bitset_damaged = 0;
+		r = era_build_writeset_begin(c->b, ws->era, ws->nr_bits, c->e);
+		if (!r)
+			r = era_build_writeset_words(c->b, words, c->e);
+	}
 	if (!r)
 		r = era_build_writeset_end(c->b, c->e);
 	return r;
@@ -71,6 +96,17 @@ static int v_era_block(void *ctx, uint64_t first, const void *values, uint32_t n
 		return 0;
 	if (first + n > nr)
 		n = (uint32_t)(nr - first);
+	if (c->writesets_lost) {
+		/* Writesets that could not be read held the newest writes, of
+		 * blocks nobody can name now: every block may have been written
+		 * in the current era. */
+		for (uint32_t i = 0; i < n; i++) {
+			int r = era_build_era(c->b, (uint32_t)(first + i), c->sb.current_era, c->e);
+			if (r)
+				return r;
+		}
+		return 0;
+	}
 	return era_build_eras_le(c->b, first, values, n, c->e);
 }
 
@@ -85,6 +121,17 @@ static int v_problem(void *ctx, const struct era_report *r)
 	struct rctx *c = ctx;
 
 	report(c, r);
+	if (r->id == ERA_P_WS_BITSET)
+		c->bitset_damaged = 1;
+	if ((r->id == ERA_P_WS_TREE || r->id == ERA_P_WS_TOO_LARGE || r->id == ERA_P_WS_ERA_FUTURE) &&
+	    !c->writesets_lost) {
+		struct era_report rep = { .id = ERA_P_WS_TREE, .block = PD_NO_BLOCK };
+		snprintf(rep.detail, sizeof(rep.detail),
+			 "writesets lost: every block is given the current era %u so no write is missed",
+			 c->sb.current_era);
+		c->writesets_lost = 1;
+		report(c, &rep);
+	}
 	/* an unusable superblock stops the walk by itself; everything else is skipped */
 	return 0;
 }
@@ -102,7 +149,8 @@ int era_repair_metadata(struct pd_bm *in, struct era_builder *b, const struct er
 		.era_array_end = v_ea_end,
 		.problem = v_problem,
 	};
-	const struct era_walk_opts wo = { .sb_location = ERA_SUPERBLOCK_LOCATION, .flags = 0 };
+	/* bits that damage hides count as written: a salvage must not lose writes */
+	const struct era_walk_opts wo = { .sb_location = ERA_SUPERBLOCK_LOCATION, .flags = ERA_WALK_LOST_WRITTEN };
 	int r;
 
 	memset(res, 0, sizeof(*res));

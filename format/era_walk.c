@@ -168,7 +168,7 @@ static int walk_writesets(struct walk *w, int data)
 		}
 		w->phase = ERA_P_WS_BITSET;
 		r = pd_bitset_load(w->bm, ws->root, ws->nr_bits, words, w->counting ? &w->refs : NULL, damage, w,
-				   w->e);
+				   (w->o->flags & ERA_WALK_LOST_WRITTEN) ? PD_BITSET_LOST_SET : 0, w->e);
 		if (r)
 			goto out;
 		if (data && w->v->writeset) {
@@ -366,7 +366,8 @@ int era_walk(struct pd_bm *bm, const struct era_walk_opts *opts, const struct er
 	r = 0;
 	if (!(opts->flags & ERA_WALK_NO_WRITESETS) || w.counting)
 		r = walk_writesets(&w, !(opts->flags & ERA_WALK_NO_WRITESETS));
-	if (!r && (!(opts->flags & ERA_WALK_NO_ERA_ARRAY) || w.counting))
+	if (!r && (!(opts->flags & ERA_WALK_NO_ERA_ARRAY) || w.counting) &&
+	    (w.counting || !v->want_era_array || v->want_era_array(v->ctx, &w.sb, w.ws, w.nr_ws)))
 		r = walk_era_array(&w, !(opts->flags & ERA_WALK_NO_ERA_ARRAY));
 	if (!r && w.counting && w.sb.metadata_snap)
 		r = walk_snapshot(&w);

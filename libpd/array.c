@@ -23,6 +23,18 @@ static int damage(struct array_state *s, struct pd_err *d)
 	return s->w->damage(s->w->ctx, d);
 }
 
+/* Array blocks [first, last] were not delivered: tell the owner which entries. */
+static void lost_blocks(struct array_state *s, uint64_t first, uint64_t last)
+{
+	uint64_t begin = first * s->per_block, end = (last + 1) * s->per_block;
+
+	if (!s->w->lost || begin >= s->w->nr_entries)
+		return;
+	if (end > s->w->nr_entries)
+		end = s->w->nr_entries;
+	s->w->lost(s->w->ctx, begin, end - begin);
+}
+
 static int visit_block(struct array_state *s, uint64_t index, uint64_t where)
 {
 	const struct pd_array_walker *w = s->w;
@@ -35,11 +47,16 @@ static int visit_block(struct array_state *s, uint64_t index, uint64_t where)
 	pd_err_clear(&d);
 	if (w->refs && pd_refs_inc(w->refs, where) < 0) {
 		pd_fail(&d, PD_E_RANGE, where, "array block pointer beyond the end of the space map");
+		lost_blocks(s, index, index);
 		return damage(s, &d);
 	}
 	r = pd_bm_get(w->bm, where, &pd_array_validator, &data, &d);
-	if (r)
-		return r == -PD_E_NOMEM ? r : damage(s, &d);
+	if (r) {
+		if (r == -PD_E_NOMEM)
+			return r;
+		lost_blocks(s, index, index);
+		return damage(s, &d);
+	}
 	h = data;
 	nr = le32toh(h->nr_entries);
 	want = index + 1 < s->nr_blocks ? s->per_block
@@ -48,12 +65,14 @@ static int visit_block(struct array_state *s, uint64_t index, uint64_t where)
 		pd_fail(&d, PD_E_CORRUPT, where, "array block: value_size %u, expected %u",
 			le32toh(h->value_size), w->value_size);
 		pd_bm_put(w->bm, data);
+		lost_blocks(s, index, index);
 		return damage(s, &d);
 	}
 	if (nr != want) {
 		pd_fail(&d, PD_E_CORRUPT, where, "array block %llu: nr_entries %u, expected %u",
 			(unsigned long long)index, nr, want);
 		pd_bm_put(w->bm, data);
+		lost_blocks(s, index, index);
 		return damage(s, &d);
 	}
 	r = w->block ? w->block(w->ctx, index * s->per_block, (const char *)data + sizeof(*h), nr, where) : 0;
@@ -89,6 +108,8 @@ static int leaf(void *ctx, const struct pd_node *n)
 		if (index != s->next_index) {
 			pd_fail(&d, PD_E_CORRUPT, n->block, "array: blocks %llu..%llu missing",
 				(unsigned long long)s->next_index, (unsigned long long)index - 1);
+			if (index > s->next_index)
+				lost_blocks(s, s->next_index, index - 1);
 			r = damage(s, &d);
 			if (r)
 				return r;
@@ -138,6 +159,7 @@ int pd_array_walk(const struct pd_array_walker *w, uint64_t root, struct pd_err 
 		pd_fail(&d, PD_E_CORRUPT, root, "array: blocks %llu..%llu missing (array of %llu entries)",
 			(unsigned long long)s.next_index, (unsigned long long)s.nr_blocks - 1,
 			(unsigned long long)w->nr_entries);
+		lost_blocks(&s, s.next_index, s.nr_blocks - 1);
 		return damage(&s, &d);
 	}
 	return 0;

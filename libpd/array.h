@@ -14,6 +14,9 @@ struct pd_array_walker {
 	int (*block)(void *ctx, uint64_t first, const void *values, uint32_t n, uint64_t where);
 	/* Damage: return 0 to skip (the entries stay unreported) or negative to stop. */
 	int (*damage)(void *ctx, const struct pd_err *e);
+	/* Optional: entries [first, first + n) that damage kept from being
+	 * reported (after damage() said to go on). */
+	void (*lost)(void *ctx, uint64_t first, uint64_t n);
 	void *ctx;
 };
 

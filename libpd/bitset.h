@@ -8,10 +8,17 @@ static inline uint64_t pd_bitset_words(uint64_t nr_bits) { return (nr_bits + 63)
 static inline int pd_bit_test(const uint64_t *w, uint64_t i) { return (w[i >> 6] >> (i & 63)) & 1; }
 static inline void pd_bit_set(uint64_t *w, uint64_t i) { w[i >> 6] |= 1ull << (i & 63); }
 
+enum {
+	/* Bits that damage made unreadable are set, not cleared: for a
+	 * writeset, "maybe written" is the answer that loses nothing. */
+	PD_BITSET_LOST_SET = 1 << 0,
+};
+
 /* Loads the bitset at root into words[pd_bitset_words(nr_bits)] (host order).
- * Words of damaged blocks stay zero when damage() says to go on. */
+ * Words of damaged blocks stay zero (or become ones with PD_BITSET_LOST_SET)
+ * when damage() says to go on. */
 int pd_bitset_load(struct pd_bm *bm, uint64_t root, uint64_t nr_bits, uint64_t *words,
 		   struct pd_refs *refs, int (*damage)(void *ctx, const struct pd_err *e), void *ctx,
-		   struct pd_err *e);
+		   unsigned flags, struct pd_err *e);
 
 #endif

@@ -149,7 +149,9 @@ int era_dump(struct pd_bm *bm, const struct era_dump_opts *o, struct sink *out, 
 		.era_array_begin = on_array_begin, .era_block = on_era_block,
 		.era_array_end = on_array_end, .problem = on_problem,
 	};
-	struct era_walk_opts wo = { .sb_location = o->sb_location };
+	/* a salvage dump shows bits hidden by damage as written: nothing is lost */
+	struct era_walk_opts wo = { .sb_location = o->sb_location,
+				    .flags = o->repair ? ERA_WALK_LOST_WRITTEN : 0 };
 	int r;
 
 	r = era_walk(bm, &wo, &v, e);
