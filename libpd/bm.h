@@ -8,7 +8,7 @@
 
 struct pd_bm;
 
-#define PD_BM_DEFAULT_CACHE 1024u /* blocks: 4 MiB */
+#define PD_BM_DEFAULT_CACHE 256u /* blocks: 1 MiB; walks pin at most a tree path */
 
 /* Opens path; nr_cache is the number of 4 KiB blocks kept (>= 16). */
 int pd_bm_open(struct pd_bm **out, const char *path, unsigned open_flags, unsigned nr_cache,

@@ -82,22 +82,29 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 {
 	struct inval *v = ctx;
 	uint32_t t = v->o->written_since;
-	uint64_t word = 0;
-	uint64_t w = first >> 6;
 
 	/* Most blocks hold only older eras: one vectorised pass rules them out. */
 	if (pd_le32_max(values, n) < t)
 		return 0;
-	/* Build whole 64-bit words without branches, then OR them in. */
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t b = first + i;
+	/* Build whole 64-bit words without branches, then OR them in: the
+	 * partial words at both ends bit by bit, the aligned middle 64 at a time. */
+	{
+		const char *p = values;
+		uint32_t i = 0;
 
-		word |= (uint64_t)(pd_get32((const char *)values + 4 * i) >= t) << (b & 63);
-		if ((b & 63) == 63 || i + 1 == n) {
-			v->marked[w] |= word;
-			word = 0;
-			w++;
+		for (; i < n && ((first + i) & 63); i++)
+			if (pd_get32(p + 4 * i) >= t)
+				pd_bit_set(v->marked, first + i);
+		for (; i + 64 <= n; i += 64) {
+			uint64_t word = 0;
+
+			for (unsigned j = 0; j < 64; j++)
+				word |= (uint64_t)(pd_get32(p + 4 * (i + j)) >= t) << j;
+			v->marked[(first + i) >> 6] |= word;
 		}
+		for (; i < n; i++)
+			if (pd_get32(p + 4 * i) >= t)
+				pd_bit_set(v->marked, first + i);
 	}
 	return 0;
 }

@@ -16,7 +16,7 @@
  * past the middle: <era> lines are shorter, so more work per byte), or
  * ERA_RESTORE_CUT_AT (a byte offset) exactly where;
  * ERA_RESTORE_DEBUG=1 prints one line on stderr about the parallel run. */
-#define PARALLEL_MIN (8ull << 20)
+#define PARALLEL_MIN (1ull << 20)
 #define HEAD_MAX (64u * 1024u)       /* the <superblock> start tag must be in there */
 #define SCAN (256u * 1024u)          /* window of the searches for the cut */
 #define CUT_SEARCH_MAX (16ull << 20) /* how far after the target to look for a cut */
