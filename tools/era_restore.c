@@ -2,7 +2,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 #include "common.h"
@@ -21,6 +24,30 @@ static void usage(FILE *f)
 		"      --force           Write over a device holding a filesystem or other signature\n"
 		"  -V, --version         Print version information and exit\n",
 		tool_name());
+}
+
+/* On a terminal only: how much of the input has been parsed. */
+struct progress {
+	pthread_t th;
+	uint64_t bytes;           /* updated by the parser threads */
+	uint64_t total;
+	int stop;
+};
+
+static void *progress_main(void *arg)
+{
+	struct progress *p = arg;
+	const struct timespec tick = { 0, 250 * 1000 * 1000 };
+
+	while (!__atomic_load_n(&p->stop, __ATOMIC_RELAXED)) {
+		uint64_t done = __atomic_load_n(&p->bytes, __ATOMIC_RELAXED);
+
+		fprintf(stderr, "\r%s: %3llu%%", tool_name(),
+			(unsigned long long)(done >= p->total ? 100 : done * 100 / p->total));
+		nanosleep(&tick, NULL);
+	}
+	fputs("\r\033[K", stderr);
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -65,7 +92,22 @@ int main(int argc, char **argv)
 		pd_bdev_close(&dev);
 		return EXIT_FAIL;
 	}
-	r = era_xml_restore(fd, b, &xe);
+	{
+		struct progress pg = { 0 };
+		struct stat st;
+		int shown = !quiet && isatty(STDERR_FILENO) && !fstat(fd, &st) && S_ISREG(st.st_mode) &&
+			    st.st_size > 0;
+
+		if (shown) {
+			pg.total = (uint64_t)st.st_size;
+			shown = !pthread_create(&pg.th, NULL, progress_main, &pg);
+		}
+		r = era_xml_restore(fd, b, shown ? &pg.bytes : NULL, &xe);
+		if (shown) {
+			__atomic_store_n(&pg.stop, 1, __ATOMIC_RELAXED);
+			pthread_join(pg.th, NULL);
+		}
+	}
 	if (r && !quiet) {
 		if (xe.line)
 			tool_error("%s:%lu:%lu: %s", in_name, xe.line, xe.col, xe.msg);

@@ -517,6 +517,8 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_err
 		if (n == 0)
 			break;
 		xmlParseChunk(p.ctxt, buf, (int)n, 0);
+		if (ev->bytes_read)
+			__atomic_add_fetch(ev->bytes_read, (uint64_t)n, __ATOMIC_RELAXED);
 	}
 	free(buf);
 	return finish(&p);
@@ -573,6 +575,8 @@ int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_eve
 		}
 		xmlParseChunk(p.ctxt, buf, (int)n, 0);
 		off += (uint64_t)n;
+		if (ev->bytes_read)
+			__atomic_add_fetch(ev->bytes_read, (uint64_t)n, __ATOMIC_RELAXED);
 	}
 	free(buf);
 	if (pc->kind == ERA_XML_FIRST && !p.failed) {

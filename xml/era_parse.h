@@ -38,6 +38,9 @@ struct era_xml_events {
 	int (*era)(void *ctx, uint32_t block, uint32_t era, struct pd_err *e);
 	int (*era_array_end)(void *ctx, struct pd_err *e);
 	int (*superblock_end)(void *ctx, struct pd_err *e);
+	/* Optional: bytes of input consumed so far, added to atomically (a
+	 * progress display may read it from another thread). */
+	uint64_t *bytes_read;
 	/* Only for the second piece of a cut document (era_xml_parse_piece):
 	 * the element open at the cut, in place of its begin event. */
 	int (*writeset_continue)(void *ctx, uint32_t era, uint32_t nr_bits, struct pd_err *e);

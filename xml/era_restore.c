@@ -260,6 +260,7 @@ struct second {
 	size_t head_len;
 	char *prefix;
 	int r;
+	uint64_t *progress;
 	struct timespec t0, t1, cpu;
 };
 
@@ -280,6 +281,7 @@ static void *second_main(void *arg)
 		.era_array_end = b_ea_end,
 		.writeset_continue = b_ws_continue,
 		.era_array_continue = b_ea_continue,
+		.bytes_read = s->progress,
 	};
 	uint64_t hi = s->pc.begin, lo;
 	char *buf = malloc(SCAN + TAG_MAX);
@@ -343,9 +345,11 @@ static uint64_t env_u64(const char *name, uint64_t dflt)
 /* 0: restored and committed. 1: not done (not worth it, or something
  * failed): the caller restores sequentially from the start. -1: the commit
  * failed (err filled; the same as a sequential run would say). */
-static int restore_parallel(int fd, uint64_t size, struct era_builder *b, struct era_xml_error *err)
+static int restore_parallel(int fd, uint64_t size, struct era_builder *b, uint64_t *progress,
+			    struct era_xml_error *err)
 {
 	const struct era_xml_events ev = {
+		.bytes_read = progress,
 		.superblock_begin = a_sb,
 		.writeset_begin = a_ws_begin,
 		.bit = a_bit,
@@ -369,6 +373,7 @@ static int restore_parallel(int fd, uint64_t size, struct era_builder *b, struct
 	struct timespec ta0 = {0}, ta1 = {0}, tacpu = {0};
 
 	memset(&s, 0, sizeof(s));
+	s.progress = progress;
 	if (!head || read_at(fd, head, HEAD_MAX, 0, &n))
 		goto out_early;
 	head_len = era_xml_probe_head(head, n, &ha.sb);
@@ -445,10 +450,11 @@ out_early:
 	return r;
 }
 
-int era_xml_restore(int fd, struct era_builder *b, struct era_xml_error *err)
+int era_xml_restore(int fd, struct era_builder *b, uint64_t *progress, struct era_xml_error *err)
 {
 	const struct era_xml_events ev = {
 		.ctx = b,
+		.bytes_read = progress,
 		.superblock_begin = ev_sb,
 		.writeset_begin = ev_ws_begin,
 		.bit = ev_bit,
@@ -467,9 +473,11 @@ int era_xml_restore(int fd, struct era_builder *b, struct era_xml_error *err)
 		int r;
 
 		xmlInitParser();
-		r = restore_parallel(fd, (uint64_t)st.st_size, b, err);
+		r = restore_parallel(fd, (uint64_t)st.st_size, b, progress, err);
 		if (r <= 0)
 			return r;
+		if (progress)
+			__atomic_store_n(progress, 0, __ATOMIC_RELAXED);
 		/* redo it all in one thread: its errors are the ones to report */
 		era_build_reset(b);
 		if (lseek(fd, 0, SEEK_SET) != 0) {
