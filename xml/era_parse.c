@@ -488,18 +488,35 @@ static int finish(struct parser *p)
 	return p->failed ? -1 : 0;
 }
 
-int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_error *err)
+/* The read buffer of a parse; NULL with err filled when there is no memory. */
+static char *chunk_buffer(size_t size, struct era_xml_error *err)
 {
-	struct parser p;
-	xmlSAXHandler sax;
-	char *buf = malloc(CHUNK);
+	char *buf = malloc(size);
 
 	if (!buf) {
 		memset(err, 0, sizeof(*err));
 		err->code = PD_E_NOMEM;
 		snprintf(err->msg, sizeof(err->msg), "out of memory");
-		return -1;
 	}
+	return buf;
+}
+
+/* Hands n bytes of input to the parser and counts them for a progress display. */
+static void feed(struct parser *p, const struct era_xml_events *ev, const char *buf, size_t n)
+{
+	xmlParseChunk(p->ctxt, buf, (int)n, 0);
+	if (ev->bytes_read)
+		__atomic_add_fetch(ev->bytes_read, (uint64_t)n, __ATOMIC_RELAXED);
+}
+
+int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_error *err)
+{
+	struct parser p;
+	xmlSAXHandler sax;
+	char *buf = chunk_buffer(CHUNK, err);
+
+	if (!buf)
+		return -1;
 	if (setup(&p, ev, err, &sax)) {
 		free(buf);
 		return -1;
@@ -516,9 +533,7 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_err
 		}
 		if (n == 0)
 			break;
-		xmlParseChunk(p.ctxt, buf, (int)n, 0);
-		if (ev->bytes_read)
-			__atomic_add_fetch(ev->bytes_read, (uint64_t)n, __ATOMIC_RELAXED);
+		feed(&p, ev, buf, (size_t)n);
 	}
 	free(buf);
 	return finish(&p);
@@ -540,14 +555,10 @@ int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_eve
 	struct parser p;
 	xmlSAXHandler sax;
 	uint64_t off = pc->begin;
-	char *buf = malloc(PIECE_CHUNK);
+	char *buf = chunk_buffer(PIECE_CHUNK, err);
 
-	if (!buf) {
-		memset(err, 0, sizeof(*err));
-		err->code = PD_E_NOMEM;
-		snprintf(err->msg, sizeof(err->msg), "out of memory");
+	if (!buf)
 		return -1;
-	}
 	if (setup(&p, ev, err, &sax)) {
 		free(buf);
 		return -1;
@@ -573,10 +584,8 @@ int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_eve
 			piece_fail(&p, PD_E_IO, n < 0 ? strerror(errno) : "short read");
 			break;
 		}
-		xmlParseChunk(p.ctxt, buf, (int)n, 0);
+		feed(&p, ev, buf, (size_t)n);
 		off += (uint64_t)n;
-		if (ev->bytes_read)
-			__atomic_add_fetch(ev->bytes_read, (uint64_t)n, __ATOMIC_RELAXED);
 	}
 	free(buf);
 	if (pc->kind == ERA_XML_FIRST && !p.failed) {
