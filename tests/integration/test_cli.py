@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURE_NAMES, fixture_image, have_tool, tool_path
+from conftest import sparse_copy, FIXTURE_NAMES, fixture_image, have_tool, tool_path
 
 TIMEOUT = 20
 ALL_TOOLS = ["era_check", "era_dump", "era_invalidate", "era_restore", "era_repair", "era_metadata_size"]
@@ -208,7 +208,7 @@ def test_unreadable_input(tool, tmp_path):
     try:
         os.chmod(d, 0o755)
         p = d / "meta"
-        shutil.copyfile(fixture_image("fresh", tmp_path), p)
+        sparse_copy(fixture_image("fresh", tmp_path), p)
         os.chmod(p, 0)
         prefix = []
         if os.geteuid() == 0:

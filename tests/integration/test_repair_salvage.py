@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from conftest import REPO, fixture_image, have_tool, ref110, run, run_tool, sha256
+from conftest import sparse_copy, REPO, fixture_image, have_tool, ref110, run, run_tool, sha256
 
 DAMAGE = REPO / "build" / "era_damage"
 FULL = os.environ.get("ERA_TESTS_FULL") == "1"
@@ -40,7 +40,7 @@ def test_repair_loses_no_write(name, kind, tmp_path):
     orig = fixture_image(name, tmp_path)
     _, eras0 = logical(orig)
     dmg = tmp_path / "damaged.meta"
-    shutil.copyfile(orig, dmg)
+    sparse_copy(orig, dmg)
     d = run([DAMAGE, dmg, kind])
     if d.returncode == 2:
         pytest.skip(f"{kind} does not apply to {name}")
