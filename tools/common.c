@@ -150,24 +150,27 @@ const char *tool_single_input(int argc, char **argv, void (*usage)(FILE *))
 	return NULL;
 }
 
-int tool_resolve_snapshot(struct pd_bm *bm, const char *in, unsigned long long *snap)
+int tool_open_source(struct pd_bm **bm, const char *in, int use_snap, unsigned long long *snap)
 {
 	struct pd_err e;
 	uint64_t held;
 
-	if (*snap)
-		return 0;
-	if (era_metadata_snap(bm, &held, &e)) {
-		tool_pd_error(in, &e);
+	if (tool_open_metadata(bm, in, use_snap ? PD_OPEN_DIRECT : PD_OPEN_RDONLY))
 		return -1;
-	}
-	if (!held) {
+	if (!use_snap || *snap)
+		return 0;
+	if (era_metadata_snap(*bm, &held, &e)) {
+		tool_pd_error(in, &e);
+	} else if (!held) {
 		tool_error("%s: no metadata snapshot is held (take one with "
 			   "'dmsetup message DEVICE 0 take_metadata_snap')", in);
-		return -1;
+	} else {
+		*snap = held;
+		return 0;
 	}
-	*snap = held;
-	return 0;
+	pd_bm_close(*bm);
+	*bm = NULL;
+	return -1;
 }
 
 int tool_finish_output(struct sink *s, int fd, const char *out_path, const char *in, int r,

@@ -31,8 +31,10 @@ int tool_snapshot_option(int argc, char **argv, const char *arg, unsigned long l
 /* The one INPUT argument left after the options, or NULL after a message
  * and usage on stderr. */
 const char *tool_single_input(int argc, char **argv, void (*usage)(FILE *));
-/* With *snap == 0, the snapshot block 0 says is held; -1 after a message if none. */
-int tool_resolve_snapshot(struct pd_bm *bm, const char *in, unsigned long long *snap);
+/* Opens the metadata to read: with use_snap, through O_DIRECT (a live
+ * target's snapshot) and, when *snap is 0, setting *snap to the snapshot
+ * block 0 says is held. Returns -1 after a message (nothing left open). */
+int tool_open_source(struct pd_bm **bm, const char *in, int use_snap, unsigned long long *snap);
 /* Ends a run that wrote to s/fd: closed pipe, write or metadata error
  * (-o file removed), fsync and close of an -o file. Returns the exit status. */
 int tool_finish_output(struct sink *s, int fd, const char *out_path, const char *in, int r,

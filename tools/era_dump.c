@@ -93,12 +93,8 @@ int main(int argc, char **argv)
 	in = tool_single_input(argc, argv, usage);
 	if (!in)
 		return EXIT_FAIL;
-	if (tool_open_metadata(&bm, in, use_snap ? PD_OPEN_DIRECT : PD_OPEN_RDONLY))
+	if (tool_open_source(&bm, in, use_snap, &snap))
 		return EXIT_FAIL;
-	if (use_snap && tool_resolve_snapshot(bm, in, &snap)) {
-		pd_bm_close(bm);
-		return EXIT_FAIL;
-	}
 	o.sb_location = snap;
 	o.report = report;
 
