@@ -7,10 +7,16 @@
 struct pd_bm;
 struct sink;
 
-/* Exit statuses, documented in every man page. */
-#define EXIT_OK 0
-#define EXIT_FAIL 1        /* damaged or unreadable metadata, bad usage, I/O error */
+/* Exit statuses: one table for every tool, documented in every man page's
+ * EXIT STATUS. (Being rolled out: EXIT_FAIL is today's catch-all 1.) */
+#define EXIT_OK 0          /* clean / done */
+#define EXIT_DAMAGE 1      /* damaged metadata (or XML that cannot be restored) */
+#define EXIT_USAGE 2       /* bad command line */
+#define EXIT_IO 3          /* cannot open, read or write a file or device */
+#define EXIT_NONFATAL 4    /* era_check: non-fatal findings only (leaks, notes) */
+#define EXIT_ERA_AHEAD 5   /* era_invalidate: --written-since beyond the metadata's era */
 #define EXIT_PIPE 141      /* output pipe closed by the reader (as if by SIGPIPE) */
+#define EXIT_FAIL EXIT_DAMAGE
 
 void tool_init(const char *argv0);
 const char *tool_name(void);
