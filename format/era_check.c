@@ -112,7 +112,8 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 			struct era_report rep = { .id = ERA_P_DIGEST_UNSAFE, .block = PD_NO_BLOCK };
 			snprintf(rep.detail, sizeof(rep.detail),
 				 "era array: block %llu has era %u but the newest writeset marking it is era %u: "
-				 "the kernel will lower it to %u when it digests the writesets on activation",
+				 "the kernel will lower it to %u when it digests the writesets on activation "
+				 "(era_repair writes a safe copy)",
 				 (unsigned long long)dr.bad[i].block, dr.bad[i].era, dr.bad[i].newest, dr.bad[i].newest);
 			on_problem(&c, &rep);
 		}
