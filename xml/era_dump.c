@@ -119,10 +119,13 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 			uint32_t era = pd_get32((const char *)values + 4 * (off + i));
 
 			if (pd_bit_test(d->any, b)) {
-				/* newest writeset with the bit wins */
+				/* newest writeset with the bit wins, unless the era array
+				 * is newer still (digest-unsafe metadata, which era_check
+				 * reports): the newer era loses no write */
 				for (size_t j = d->nr_ws; j-- > 0;) {
 					if (b < d->ws[j].nr_bits && pd_bit_test(d->ws[j].words, b)) {
-						era = d->ws[j].era;
+						if (d->ws[j].era > era)
+							era = d->ws[j].era;
 						break;
 					}
 				}

@@ -299,7 +299,9 @@ def test_invalidate_flags0_newer_era_array(tmp_path):
         assert le(f.read(8), 4, 4) == 0
     assert invalidate(img, 5) == {2, 3, 4}
     assert invalidate(img, 3) == {2, 3, 4, 6}
-    assert run_tool("era_check", img).returncode == 0  # digest-safe: a note at most
+    c = run_tool("era_check", img)                    # digest-safe: a note, not an error
+    assert c.returncode == 0, c.stderr
+    assert b"note: era array: block 2 has era 6, newer than the oldest archived writeset (era 3)" in c.stderr
 
 
 # ---- 4. the rescue route: era_dump --repair output always restores ----
@@ -357,3 +359,14 @@ def test_restore_missing_era_entry_refused(tmp_path):
     img, r = restore(text, tmp_path)
     assert r.returncode == 1
     assert b"no entry for block 3" in r.stderr, r.stderr
+
+
+def test_readers_agree_on_digest_unsafe_metadata(tmp_path):
+    """era_dump --logical and era_invalidate both give block 2 the newer era 7
+    (the era array's), not the writeset's 5: no reader loses that write."""
+    img = unsafe_image(tmp_path)
+    text = dump(img, "--logical").decode()
+    assert '<era block="2" era="7"/>' in text, text
+    assert '<era block="6" era="5"/>' in text, text
+    assert invalidate(img, 7) == {2}
+    assert invalidate(img, 5) == {2, 6}
