@@ -42,8 +42,9 @@ static void sys_path(char *buf, size_t len, dev_t d, const char *leaf)
 	snprintf(buf, len, "/sys/dev/block/%u:%u/%s", major(d), minor(d), leaf);
 }
 
-/* A bound loop device's backing file: LOOP_GET_STATUS64 on fd when given,
- * else the path sysfs shows (which a rename makes stale). */
+/* A bound loop device's backing file: LOOP_GET_STATUS64 on fd when given
+ * (device and inode), else the path sysfs shows (which may be another
+ * mount namespace's, or a deleted file's). */
 static int loop_backing(dev_t d, int fd, dev_t *bk_dev, ino_t *bk_ino)
 {
 	char p[128], file[4096];

@@ -4,7 +4,7 @@
  * the same file (dev, ino), the same block device under another node
  * (st_rdev), a partition and its disk, and a loop device and its backing
  * file, in both directions (LOOP_GET_STATUS64: the backing file's dev and
- * inode, which survive a rename). */
+ * inode, whatever its path). */
 #ifndef PD_SAME_TARGET_H
 #define PD_SAME_TARGET_H
 #include <sys/types.h>

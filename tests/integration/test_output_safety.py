@@ -117,8 +117,17 @@ def test_repair_loop_input_onto_its_backing_file(tmp_path):
     with loop_device(img) as dev:
         r = tool("era_repair", "-i", dev, "-o", img)
         refused(r, img, f"over the input {dev} (the input is a loop device backed by this file)")
-        r = tool("era_restore", "-i", "-", "-o", img, stdin=open(dev, "rb"))
+        with open(dev, "rb") as stdin:
+            r = tool("era_restore", "-i", "-", "-o", img, stdin=stdin)
         refused(r, img, "(the input is a loop device backed by this file)")
+        # the backing file is known by device and inode: a rename changes nothing
+        moved = tmp_path / "moved.meta"
+        img.rename(moved)
+        r = tool("era_repair", "-i", dev, "-o", moved)
+        refused(r, moved, "(the input is a loop device backed by this file)")
+        r = tool("era_dump", "-o", moved, fixture_image("fresh", tmp_path))
+        refused(r, moved, f"is the backing file of loop device {dev}")
+        moved.rename(img)
     assert sha256(img) == before
 
 
