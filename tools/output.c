@@ -23,7 +23,9 @@ static void remove_tmp_and_die(int sig)
 int tool_open_output(const char *in, const char *path)
 {
 	struct pd_target ti, to;
+	sigset_t fatal, old;
 	struct pd_err e;
+	int r;
 
 	if (!path || !strcmp(path, "-")) {
 		/* `era_dump IN >>IN` and `> /dev/loopN` of the input's device */
@@ -38,14 +40,21 @@ int tool_open_output(const char *in, const char *path)
 		tool_error("%s: %s", path, e.msg);
 		return -1;
 	}
-	if (pd_stream_out_open(&output, path, &e)) {
+	/* held back while the temporary file's name is being written, so the
+	 * handler never sees half a name */
+	sigemptyset(&fatal);
+	sigaddset(&fatal, SIGINT);
+	sigaddset(&fatal, SIGTERM);
+	sigaddset(&fatal, SIGHUP);
+	sigprocmask(SIG_BLOCK, &fatal, &old);
+	signal(SIGINT, remove_tmp_and_die);
+	signal(SIGTERM, remove_tmp_and_die);
+	signal(SIGHUP, remove_tmp_and_die);
+	r = pd_stream_out_open(&output, path, &e);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (r) {
 		tool_error("%s: %s", path, e.msg);
 		return -1;
-	}
-	if (output.replace) {
-		signal(SIGINT, remove_tmp_and_die);
-		signal(SIGTERM, remove_tmp_and_die);
-		signal(SIGHUP, remove_tmp_and_die);
 	}
 	return output.fd;
 }
