@@ -82,6 +82,57 @@ static dev_t whole_disk(dev_t d)
 	return w;
 }
 
+/* A node for a device: /dev/NAME when it is that device. */
+static int open_node(const char *name, dev_t d, int flags)
+{
+	char p[300];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "/dev/%s", name);
+	if (stat(p, &st) || !S_ISBLK(st.st_mode) || st.st_rdev != d)
+		return -1;
+	return open(p, flags | O_CLOEXEC | O_NONBLOCK);
+}
+
+static void fill_dev(struct pd_target_dev *t, dev_t d, int fd)
+{
+	t->rdev = d;
+	t->whole = whole_disk(d);
+	if (!loop_backing(d, fd, &t->bk_dev, &t->bk_ino))
+		t->backing = 1;
+	else if (t->whole && !loop_backing(t->whole, -1, &t->bk_dev, &t->bk_ino))
+		t->backing = 2; /* a partition of a loop device: inside its backing file */
+}
+
+/* What d is stacked on, depth first; bounded in depth and in number. */
+static void add_lower(struct pd_target *t, dev_t d, int depth)
+{
+	char p[128], q[512], buf[32];
+	struct dirent *de;
+	DIR *dir;
+	dev_t s;
+
+	if (depth >= 8)
+		return;
+	sys_path(p, sizeof(p), d, "slaves");
+	dir = opendir(p);
+	if (!dir)
+		return;
+	while (t->nr_lower < PD_TARGET_MAX_LOWER && (de = readdir(dir))) {
+		int fd;
+
+		snprintf(q, sizeof(q), "%s/%s/dev", p, de->d_name);
+		if (de->d_name[0] == '.' || read_line(q, buf, sizeof(buf)) || parse_dev(buf, &s))
+			continue;
+		fd = open_node(de->d_name, s, O_RDONLY);
+		fill_dev(&t->lower[t->nr_lower++], s, fd);
+		if (fd >= 0)
+			close(fd);
+		add_lower(t, s, depth + 1);
+	}
+	closedir(dir);
+}
+
 static void fill(struct pd_target *t, const struct stat *st, int fd)
 {
 	memset(t, 0, sizeof(*t));
@@ -90,12 +141,8 @@ static void fill(struct pd_target *t, const struct stat *st, int fd)
 	if (!S_ISBLK(st->st_mode))
 		return;
 	t->is_blk = 1;
-	t->rdev = st->st_rdev;
-	t->whole = whole_disk(st->st_rdev);
-	if (!loop_backing(st->st_rdev, fd, &t->bk_dev, &t->bk_ino))
-		t->has_backing = 1;
-	else if (t->whole && !loop_backing(t->whole, -1, &t->bk_dev, &t->bk_ino))
-		t->has_backing = 2; /* a partition of a loop device: inside its backing file */
+	fill_dev(&t->self, st->st_rdev, fd);
+	add_lower(t, st->st_rdev, 0);
 }
 
 int pd_target_of_fd(int fd, struct pd_target *t)
@@ -129,6 +176,41 @@ static int refuse(struct pd_err *e, const char *in_name, const char *why)
 	return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "refusing to write over the input %s (%s)", in_name, why);
 }
 
+enum { SAME_DEV = 1, A_IN_B, B_IN_A, SAME_FILE_LOOPS };
+
+/* How two block devices overlap, if they do. */
+static int dev_overlap(const struct pd_target_dev *a, const struct pd_target_dev *b)
+{
+	if (a->rdev == b->rdev)
+		return SAME_DEV;
+	if (a->whole && a->whole == b->rdev)
+		return A_IN_B;
+	if (b->whole && b->whole == a->rdev)
+		return B_IN_A;
+	/* two loop devices over one file; two partitions of one loop device do
+	 * not overlap (their rdevs differ, checked above) */
+	if (a->backing && b->backing && a->bk_dev == b->bk_dev && a->bk_ino == b->bk_ino &&
+	    !(a->backing == 2 && b->backing == 2 && a->whole == b->whole))
+		return SAME_FILE_LOOPS;
+	return 0;
+}
+
+static int backed_by(const struct pd_target_dev *d, const struct pd_target *f)
+{
+	return d->backing && d->bk_dev == f->dev && d->bk_ino == f->ino;
+}
+
+/* Whether one of top's lower devices is (or holds, or lies in) t. Two
+ * devices over the same lower one (two LVs of one PV) are not refused:
+ * only a device stacked on the other is. */
+static int stacked_on(const struct pd_target *top, const struct pd_target *t)
+{
+	for (unsigned i = 0; i < top->nr_lower; i++)
+		if ((t->is_blk && dev_overlap(&top->lower[i], &t->self)) || backed_by(&top->lower[i], t))
+			return 1;
+	return 0;
+}
+
 int pd_target_check(const struct pd_target *in, const char *in_name, const struct pd_target *out,
 		    struct pd_err *e)
 {
@@ -137,25 +219,27 @@ int pd_target_check(const struct pd_target *in, const char *in_name, const struc
 	if (in->dev == out->dev && in->ino == out->ino)
 		return refuse(e, in_name, "the same file");
 	if (in->is_blk && out->is_blk) {
-		if (in->rdev == out->rdev) {
-			snprintf(why, sizeof(why), "the same block device %u:%u", major(in->rdev),
-				 minor(in->rdev));
+		switch (dev_overlap(&in->self, &out->self)) {
+		case SAME_DEV:
+			snprintf(why, sizeof(why), "the same block device %u:%u", major(in->self.rdev),
+				 minor(in->self.rdev));
 			return refuse(e, in_name, why);
-		}
-		if (in->whole && in->whole == out->rdev)
+		case A_IN_B:
 			return refuse(e, in_name, "the input is a partition of this device");
-		if (out->whole && out->whole == in->rdev)
+		case B_IN_A:
 			return refuse(e, in_name, "this is a partition of the input");
+		case SAME_FILE_LOOPS:
+			return refuse(e, in_name, "both are loop devices over the same file");
+		}
 	}
-	if (in->has_backing && in->bk_dev == out->dev && in->bk_ino == out->ino)
+	if (in->is_blk && backed_by(&in->self, out))
 		return refuse(e, in_name, "the input is a loop device backed by this file");
-	if (out->has_backing && out->bk_dev == in->dev && out->bk_ino == in->ino)
+	if (out->is_blk && backed_by(&out->self, in))
 		return refuse(e, in_name, "this is a loop device backed by the input");
-	/* two loop devices over one file; two partitions of one loop device do
-	 * not overlap (their rdevs differ, checked above) */
-	if (in->has_backing && out->has_backing && in->bk_dev == out->bk_dev && in->bk_ino == out->bk_ino &&
-	    !(in->has_backing == 2 && out->has_backing == 2 && in->whole == out->whole))
-		return refuse(e, in_name, "both are loop devices over the same file");
+	if (stacked_on(out, in))
+		return refuse(e, in_name, "this device is stacked on the input");
+	if (stacked_on(in, out))
+		return refuse(e, in_name, "the input is stacked on this device");
 	return 0;
 }
 
@@ -260,18 +344,6 @@ static int dev_busy(dev_t d, char *why, size_t len)
 	}
 	closedir(dir);
 	return busy;
-}
-
-/* A node for a device: /dev/NAME when it is that device. */
-static int open_node(const char *name, dev_t d, int flags)
-{
-	char p[300];
-	struct stat st;
-
-	snprintf(p, sizeof(p), "/dev/%s", name);
-	if (stat(p, &st) || !S_ISBLK(st.st_mode) || st.st_rdev != d)
-		return -1;
-	return open(p, flags | O_CLOEXEC | O_NONBLOCK);
 }
 
 /* Each bound loop device whose backing file is st: refuse when it is in

@@ -2,23 +2,35 @@
  * output makes against its input, and the one test of whether an output is
  * in use (mounted, held, or backing a loop device that is). Aliases seen:
  * the same file (dev, ino), the same block device under another node
- * (st_rdev), a partition and its disk, and a loop device and its backing
- * file, in both directions (LOOP_GET_STATUS64: the backing file's dev and
+ * (st_rdev), a partition and its disk, a device stacked on another (a
+ * device-mapper table over a loop device), and a loop device and its
+ * backing file, in both directions (LOOP_GET_STATUS64: the backing file's dev and
  * inode, whatever its path). */
 #ifndef PD_SAME_TARGET_H
 #define PD_SAME_TARGET_H
 #include <sys/types.h>
 #include "pd_err.h"
 
+/* A block device as far as overlap goes. */
+struct pd_target_dev {
+	dev_t rdev;
+	dev_t whole;              /* a partition: its whole disk (else 0) */
+	int backing;              /* 1: a bound loop device, 2: a partition of one */
+	dev_t bk_dev;             /* ... whose backing file this is */
+	ino_t bk_ino;
+};
+
+#define PD_TARGET_MAX_LOWER 16
+
 struct pd_target {
 	dev_t dev;                /* the file or device node itself */
 	ino_t ino;
 	int is_blk;
-	dev_t rdev;               /* a block device: which */
-	dev_t whole;              /* a partition: its whole disk (else 0) */
-	int has_backing;          /* a bound loop device: its backing file */
-	dev_t bk_dev;
-	ino_t bk_ino;
+	struct pd_target_dev self;
+	/* the devices a block device is stacked on (device-mapper, md: sysfs
+	 * slaves/, to any depth within the bound) */
+	unsigned nr_lower;
+	struct pd_target_dev lower[PD_TARGET_MAX_LOWER];
 };
 
 /* Identity of path (following symlinks) or of an open fd; -errno if it

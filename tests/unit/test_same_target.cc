@@ -20,15 +20,22 @@ static pd_target file(dev_t dev, ino_t ino)
 	return t;
 }
 
+static pd_target_dev dev(dev_t rdev, dev_t whole = 0, int backing = 0, ino_t bk_ino = 0)
+{
+	pd_target_dev d = {};
+	d.rdev = rdev;
+	d.whole = whole;
+	d.backing = backing;
+	d.bk_dev = makedev(8, 1);
+	d.bk_ino = bk_ino;
+	return d;
+}
+
 static pd_target blk(dev_t rdev, dev_t whole = 0, int backing = 0, ino_t bk_ino = 0)
 {
 	pd_target t = file(makedev(0, 5), 1000 + minor(rdev) + 100 * major(rdev)); /* its /dev node */
 	t.is_blk = 1;
-	t.rdev = rdev;
-	t.whole = whole;
-	t.has_backing = backing;
-	t.bk_dev = makedev(8, 1);
-	t.bk_ino = bk_ino;
+	t.self = dev(rdev, whole, backing, bk_ino);
 	return t;
 }
 
@@ -67,6 +74,27 @@ TEST(SameTarget, Aliases)
 	EXPECT_EQ(why(loop0p1, loop0p2), "");
 	EXPECT_NE(why(loop0p1, loop1p1), "");
 	EXPECT_NE(why(loop1, loop0p2), "");
+}
+
+TEST(SameTarget, Stacked)
+{
+	pd_target f = file(makedev(8, 1), 42);
+	pd_target sda = blk(makedev(8, 0)), sda2 = blk(makedev(8, 2), makedev(8, 0));
+	pd_target loop0 = blk(makedev(7, 0), 0, 1, 42);
+	/* dm-0: linear over loop0 (over f); dm-1, dm-2: two LVs of the PV sda2 */
+	pd_target dm0 = blk(makedev(253, 0)), dm1 = blk(makedev(253, 1)), dm2 = blk(makedev(253, 2));
+	dm0.lower[dm0.nr_lower++] = loop0.self;
+	dm1.lower[dm1.nr_lower++] = sda2.self;
+	dm2.lower[dm2.nr_lower++] = sda2.self;
+
+	EXPECT_EQ(why(loop0, dm0), "refusing to write over the input IN (this device is stacked on the input)");
+	EXPECT_EQ(why(dm0, loop0), "refusing to write over the input IN (the input is stacked on this device)");
+	EXPECT_EQ(why(f, dm0), "refusing to write over the input IN (this device is stacked on the input)");
+	EXPECT_EQ(why(dm0, f), "refusing to write over the input IN (the input is stacked on this device)");
+	EXPECT_NE(why(sda, dm1), ""); /* dm-1 lies in a partition of sda */
+	EXPECT_NE(why(dm1, sda2), "");
+	EXPECT_EQ(why(dm1, dm2), ""); /* two LVs side by side */
+	EXPECT_EQ(why(dm1, dm0), "");
 }
 
 static std::string tmpdir()
