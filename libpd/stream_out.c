@@ -125,6 +125,9 @@ int pd_stream_out_open(struct pd_stream_out *o, const char *path, struct pd_err 
 	r = pd_target_in_use(path, 1, e);
 	if (r)
 		return r;
+	/* a rename needs only the directory: ask what writing in place needed */
+	if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) < 0)
+		return pd_fail(e, PD_E_IO, PD_NO_BLOCK, "%s", strerror(errno));
 	/* replace the file a symlink names, not the symlink */
 	if (!realpath(path, real))
 		return pd_fail(e, PD_E_IO, PD_NO_BLOCK, "%s", strerror(errno));

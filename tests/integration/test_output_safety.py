@@ -15,9 +15,11 @@ in finally blocks; a test that needs losetup, mknod or mount skips, saying
 why, where the sandbox does not allow them."""
 import contextlib
 import os
+import shutil
 import stat
 import struct
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -304,12 +306,15 @@ def test_dump_replaces_file_keeping_mode_and_symlink(tmp_path):
     out = tmp_path / "out.xml"
     out.write_bytes(b"old")
     os.chmod(out, 0o600)
+    owner = (65534, 65534) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+    os.chown(out, *owner)
     ino = out.stat().st_ino
     r = tool("era_dump", "-o", out, img)
     assert r.returncode == 0, r.stderr
     assert out.read_bytes() == want
     assert out.stat().st_ino != ino, "written in place, not replaced"
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert (out.stat().st_uid, out.stat().st_gid) == owner
     # a new file: 0644 less the umask, as a plain create
     new = tmp_path / "new.xml"
     r = run(["sh", "-c", f"umask 027; exec '{tool_path('era_dump')}' -o '{new}' '{img}'"])
@@ -323,6 +328,36 @@ def test_dump_replaces_file_keeping_mode_and_symlink(tmp_path):
     assert r.returncode == 0, r.stderr
     assert link.is_symlink() and out.read_bytes() == want
     assert tmp_files(tmp_path) == []
+
+
+def test_dump_does_not_replace_a_read_only_file(tmp_path):
+    """A rename needs only the directory: a file the user may not write
+    stays refused, as writing it in place was. Run as nobody (root may write anything)."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to run as nobody")
+    prefix = [shutil.which("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if run([*prefix, tool_path("era_dump"), "--version"]).returncode != 0:
+        pytest.skip("era_dump is not executable as nobody (its directory is private)")
+    d = Path(tempfile.mkdtemp(prefix="era-readonly-"))
+    try:
+        img = d / "in.meta"
+        img.write_bytes(fixture_image("eras", tmp_path).read_bytes())
+        os.chmod(img, 0o644)
+        out = d / "out.xml"
+        out.write_bytes(b"previous")
+        os.chmod(out, 0o444)
+        os.chown(d, 65534, 65534)
+        os.chown(out, 65534, 65534)
+        r = run([*prefix, tool_path("era_dump"), "-o", out, img])
+        assert r.returncode == EXIT_IO, r
+        assert f"{out}: Permission denied".encode() in r.stderr, r.stderr
+        assert out.read_bytes() == b"previous" and tmp_files(d) == []
+        os.chmod(out, 0o644)
+        r = run([*prefix, tool_path("era_dump"), "-o", out, img])
+        assert r.returncode == 0, r.stderr
+        assert out.stat().st_uid == 65534 and stat.S_IMODE(out.stat().st_mode) == 0o644
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_dump_killed_leaves_no_temporary_file(tmp_path):
