@@ -92,6 +92,32 @@ static int open_device(struct pd_stream_out *o, const char *path, struct pd_err 
 	return 0;
 }
 
+/* A symbolic link to a file not there yet: create that file, as open(O_CREAT)
+ * would, and leave the link as it is. */
+static int dangling_link(struct pd_stream_out *o, const char *path, struct pd_err *e)
+{
+	char cur[PATH_MAX], target[PATH_MAX], dir[PATH_MAX];
+	struct stat st;
+	int i;
+
+	snprintf(cur, sizeof(cur), "%s", path);
+	for (i = 0; i < 40 && !lstat(cur, &st) && S_ISLNK(st.st_mode); i++) {
+		ssize_t n = readlink(cur, target, sizeof(target) - 1);
+
+		if (n < 0)
+			return pd_fail(e, PD_E_IO, PD_NO_BLOCK, "%s", strerror(errno));
+		target[n] = 0;
+		dir_of(cur, dir, sizeof(dir));
+		if (target[0] == '/')
+			snprintf(cur, sizeof(cur), "%s", target);
+		else if ((size_t)snprintf(cur, sizeof(cur), "%s/%s", dir, target) >= sizeof(cur))
+			return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "path too long");
+	}
+	if (i == 40)
+		return pd_fail(e, PD_E_IO, PD_NO_BLOCK, "%s", strerror(ELOOP));
+	return open_replace(o, cur, NULL, e);
+}
+
 int pd_stream_out_open(struct pd_stream_out *o, const char *path, struct pd_err *e)
 {
 	struct stat st;
@@ -105,8 +131,8 @@ int pd_stream_out_open(struct pd_stream_out *o, const char *path, struct pd_err 
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT)
 			return pd_fail(e, PD_E_IO, PD_NO_BLOCK, "%s", strerror(errno));
-		if (!lstat(path, &st))
-			return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "is a symbolic link to nowhere");
+		if (!lstat(path, &st) && S_ISLNK(st.st_mode))
+			return dangling_link(o, path, e);
 		return open_replace(o, path, NULL, e);
 	}
 	if (S_ISDIR(st.st_mode))

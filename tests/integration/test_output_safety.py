@@ -334,7 +334,14 @@ def test_dump_replaces_file_keeping_mode_and_symlink(tmp_path):
     r = tool("era_dump", "-o", link, img)
     assert r.returncode == 0, r.stderr
     assert link.is_symlink() and out.read_bytes() == want
-    assert tmp_files(tmp_path) == []
+    # a link to a file not there yet: the file is created, as open() would
+    (tmp_path / "sub").mkdir()
+    dangling = tmp_path / "sub" / "latest.xml"
+    dangling.symlink_to("../dated.xml")
+    r = tool("era_dump", "-o", dangling, img)
+    assert r.returncode == 0, r.stderr
+    assert dangling.is_symlink() and (tmp_path / "dated.xml").read_bytes() == want
+    assert tmp_files(tmp_path) == [] and tmp_files(tmp_path / "sub") == []
 
 
 def test_dump_does_not_replace_a_read_only_file(tmp_path):
