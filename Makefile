@@ -82,9 +82,11 @@ bin/%: $(B)/tools/%.o $(TOOL_COMMON_OBJ) $(B)/libera.a $(B)/libpd.a
 	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(XML_LIBS) $(BLKID_LIBS) -lpthread
 
 # era_check for initramfs: libc alone, statically linked.
-bin/era_check.static: $(B)/tools/era_check.o $(TOOL_COMMON_OBJ) $(B)/libera.a $(B)/libpd.a
+# (tools/output.c, for the tools that write, needs libblkid)
+STATIC_COMMON_OBJ := $(filter-out $(B)/tools/output.o,$(TOOL_COMMON_OBJ))
+bin/era_check.static: $(B)/tools/era_check.o $(STATIC_COMMON_OBJ) $(B)/libera.a $(B)/libpd.a
 	@mkdir -p bin
-	$(CC) -static $(LDFLAGS) -o $@ $(B)/tools/era_check.o $(TOOL_COMMON_OBJ) $(B)/libera.a $(B)/libpd.a -lpthread
+	$(CC) -static $(LDFLAGS) -o $@ $(B)/tools/era_check.o $(STATIC_COMMON_OBJ) $(B)/libera.a $(B)/libpd.a -lpthread
 
 era_check.static static: bin/era_check.static
 

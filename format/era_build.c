@@ -327,6 +327,8 @@ int era_build_begin(struct era_builder *b, const struct era_build_params *p, str
 
 	if (b->st != S_NEW)
 		return bad_state(b, e, "superblock");
+	if (p->nr_blocks > ERA_MAX_NR_BLOCKS)
+		return fail(b, e, PD_E_RANGE, "nr_blocks %u: " ERA_MAX_NR_BLOCKS_WHY, p->nr_blocks);
 	b->p = *p;
 	b->needed_bytes = era_build_min_bytes(p->nr_blocks);
 	/* the era array's blocks come first, at fixed places */

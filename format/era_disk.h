@@ -10,6 +10,10 @@
 #define ERA_SUPERBLOCK_LOCATION 0u
 #define ERA_UUID_LEN 16u
 #define ERA_METADATA_BLOCK_SECTORS 8u
+/* The kernel refuses a target of 2^31 blocks or more (valid_nr_blocks in
+ * dm-era-target.c: its bit operations take an int index). */
+#define ERA_MAX_NR_BLOCKS 0x7fffffffu
+#define ERA_MAX_NR_BLOCKS_WHY "the kernel refuses 2^31 (2147483648) origin blocks or more"
 
 struct era_disk_sb {
 	le32 csum;

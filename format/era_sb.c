@@ -98,6 +98,9 @@ int era_sb_read(struct pd_bm *bm, uint64_t location, struct era_sb *sb, struct p
 			       "superblock: a root points beyond the end of the device (%llu blocks)",
 			       (unsigned long long)nr);
 #undef ROOT_OK
+	if (sb->nr_blocks > ERA_MAX_NR_BLOCKS)
+		return pd_fail(e, PD_E_RANGE, location, "superblock: nr_blocks %u: " ERA_MAX_NR_BLOCKS_WHY,
+			       sb->nr_blocks);
 	/* nr_blocks sizes every per-block allocation and output line: an era
 	 * array of that many entries must fit the device (1018 a block). */
 	if ((sb->nr_blocks + 1017ull) / 1018 > nr)

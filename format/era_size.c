@@ -45,9 +45,12 @@ int era_metadata_size(const struct era_size_opts *o, struct era_size *s, struct 
 {
 	uint64_t data, m, bitmaps;
 
-	if (o->nr_blocks == 0 || o->nr_blocks > UINT32_MAX)
+	if (o->nr_blocks == 0)
 		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "the number of origin blocks must be 1 to %u",
-			       UINT32_MAX);
+			       ERA_MAX_NR_BLOCKS);
+	if (o->nr_blocks > ERA_MAX_NR_BLOCKS)
+		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "%llu origin blocks: " ERA_MAX_NR_BLOCKS_WHY,
+			       (unsigned long long)o->nr_blocks);
 	if (o->nr_writesets > ERA_SIZE_MAX_WRITESETS)
 		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "at most %u archived writesets",
 			       ERA_SIZE_MAX_WRITESETS);

@@ -23,12 +23,13 @@
 #define ERA_SIZE_H
 #include <stdint.h>
 #include "../libpd/pd_err.h"
+#include "era_disk.h"
 
 #define ERA_SIZE_DEFAULT_WRITESETS 8u
 #define ERA_SIZE_MAX_WRITESETS 100000u
 
 struct era_size_opts {
-	uint64_t nr_blocks;       /* origin blocks, 1 .. UINT32_MAX */
+	uint64_t nr_blocks;       /* origin blocks, 1 .. ERA_MAX_NR_BLOCKS */
 	uint32_t nr_writesets;    /* archived, undigested writesets to allow for */
 	int no_snapshot;          /* leave out room for a held metadata snapshot */
 };
@@ -49,8 +50,9 @@ struct era_size {
 };
 
 /* Computes the estimate. Fails with PD_E_INVAL for nr_blocks outside
- * 1..UINT32_MAX or too many writesets, PD_E_RANGE if the result exceeds
- * what one metadata space map can address (255 * 16320 blocks). */
+ * 1..ERA_MAX_NR_BLOCKS (what the kernel accepts) or too many writesets,
+ * PD_E_RANGE if the result exceeds what one metadata space map can
+ * address (255 * 16320 blocks). */
 int era_metadata_size(const struct era_size_opts *o, struct era_size *out, struct pd_err *e);
 
 /* Parses a size: a decimal number with an optional unit suffix

@@ -22,16 +22,35 @@ int pd_bdev_open(struct pd_bdev *d, const char *path, unsigned flags, struct pd_
 		return pd_fail(e, PD_E_IO, PD_NO_BLOCK, "%s", strerror(errno));
 	if (S_ISDIR(st.st_mode))
 		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "is a directory");
+	/* metadata has a size and is read at offsets: a FIFO (whose open
+	 * would wait for a writer forever), a character device or a socket
+	 * cannot hold it */
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "is %s, not a regular file or a block device",
+			       S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+			       : S_ISCHR(st.st_mode) ? "a character device" : "a socket or other special file");
 	d->is_blockdev = S_ISBLK(st.st_mode);
 	if (d->is_blockdev && (flags & PD_OPEN_EXCL))
 		oflags |= O_EXCL;
 	if (flags & PD_OPEN_DIRECT)
 		oflags |= O_DIRECT;
-	d->fd = open(path, oflags);
+	/* O_NONBLOCK: should path have become a FIFO since the stat, the open
+	 * returns at once and the fstat below refuses it */
+	d->fd = open(path, oflags | O_NONBLOCK);
 	if (d->fd < 0) {
 		int err = errno;
 		if (err == EBUSY)
 			return pd_fail(e, PD_E_BUSY, PD_NO_BLOCK, "device is in use (opened elsewhere)");
+		return pd_fail(e, PD_E_IO, PD_NO_BLOCK, "%s", strerror(err));
+	}
+	if (fstat(d->fd, &st) < 0 || S_ISBLK(st.st_mode) != d->is_blockdev ||
+	    (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
+		pd_bdev_close(d);
+		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "changed type while being opened");
+	}
+	if (fcntl(d->fd, F_SETFL, oflags & O_DIRECT) < 0) {
+		int err = errno;
+		pd_bdev_close(d);
 		return pd_fail(e, PD_E_IO, PD_NO_BLOCK, "%s", strerror(err));
 	}
 	d->flags = flags;
@@ -43,11 +62,8 @@ int pd_bdev_open(struct pd_bdev *d, const char *path, unsigned flags, struct pd_
 			return pd_fail(e, PD_E_IO, PD_NO_BLOCK, "cannot get device size: %s", strerror(err));
 		}
 		d->size_bytes = sz;
-	} else if (S_ISREG(st.st_mode)) {
-		d->size_bytes = (uint64_t)st.st_size;
 	} else {
-		/* character devices, pipes: no usable size */
-		d->size_bytes = 0;
+		d->size_bytes = (uint64_t)st.st_size;
 	}
 	d->nr_blocks = d->size_bytes >> PD_BLOCK_SHIFT;
 	return 0;

@@ -4,9 +4,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "output.h"
+#include "same_target.h"
 
-/* A signature libblkid finds on the device; 0 if none, 1 with what filled. */
-static int probe_signature(const char *path, char *what, size_t len)
+int pd_output_signature(const char *path, char *what, size_t len)
 {
 	blkid_probe pr = blkid_new_probe_from_filename(path);
 	const char *type = NULL, *usage = NULL;
@@ -51,6 +51,11 @@ int pd_output_open(struct pd_bdev *d, const char *path, unsigned flags, struct p
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "not a regular file or a block device");
+	/* never forced: O_EXCL alone misses a file under a mounted loop device
+	 * and a disk whose partition is mounted */
+	r = pd_target_in_use(path, 0, e);
+	if (r)
+		return r;
 	r = pd_bdev_open(d, path, PD_OPEN_WRITE | PD_OPEN_EXCL, e);
 	if (r) {
 		if (-r == PD_E_BUSY)
@@ -58,21 +63,9 @@ int pd_output_open(struct pd_bdev *d, const char *path, unsigned flags, struct p
 				       "device is in use (mounted, or held by device-mapper or another program)");
 		return r;
 	}
-	if (!(flags & PD_OUTPUT_FORCE) && probe_signature(path, what, sizeof(what))) {
+	if (!(flags & PD_OUTPUT_FORCE) && pd_output_signature(path, what, sizeof(what))) {
 		pd_bdev_close(d);
 		return pd_fail(e, PD_E_BUSY, PD_NO_BLOCK, "holds %s; use --force to overwrite it", what);
 	}
-	return 0;
-}
-
-int pd_same_target(const char *a, const char *b, struct pd_err *e)
-{
-	struct stat sa, sb;
-
-	if (stat(a, &sa) || stat(b, &sb))
-		return 0;
-	if ((sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino) ||
-	    (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode) && sa.st_rdev == sb.st_rdev))
-		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "input and output are the same file");
 	return 0;
 }

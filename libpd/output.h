@@ -3,11 +3,14 @@
  * the metadata gets), a block device is opened O_EXCL (refused when mounted
  * or held by device-mapper or another opener), and one that holds a
  * filesystem, RAID, LVM or other signature libblkid knows is refused unless
- * forced. dm-era metadata has no libblkid signature, so writing over old
- * era metadata (the normal case) needs no force. */
+ * forced. Whatever the force, a device or file under a mounted file system
+ * (pd_target_in_use) is refused. dm-era metadata has no libblkid signature,
+ * so writing over old era metadata (the normal case) needs no force. */
 #ifndef PD_OUTPUT_H
 #define PD_OUTPUT_H
+#include <stddef.h>
 #include "bdev.h"
+#include "same_target.h"
 
 enum {
 	PD_OUTPUT_FORCE = 1 << 0,   /* write even over a known signature */
@@ -17,7 +20,8 @@ enum {
  * device in use or a signature found). */
 int pd_output_open(struct pd_bdev *d, const char *path, unsigned flags, struct pd_err *e);
 
-/* If a and b are the same file or device, fills e and returns -PD_E_INVAL. */
-int pd_same_target(const char *a, const char *b, struct pd_err *e);
+/* A signature libblkid finds at path: 0 if none, 1 with what filled
+ * ("a ext4 signature (filesystem)"). */
+int pd_output_signature(const char *path, char *what, size_t len);
 
 #endif

@@ -64,42 +64,9 @@ int tool_parse_u64(const char *s, unsigned long long max, unsigned long long *ou
 	return 0;
 }
 
-int tool_same_file(const char *in, const char *out)
-{
-	struct stat a, b;
-
-	if (stat(in, &a) || stat(out, &b))
-		return 0;
-	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 #include <fcntl.h>
 #include <unistd.h>
 #include "../libpd/bm.h"
-
-int tool_open_output(const char *in, const char *path)
-{
-	int fd;
-
-	if (!path || !strcmp(path, "-"))
-		return STDOUT_FILENO;
-	if (in && tool_same_file(in, path)) {
-		tool_error("%s: refusing to write the output over the input", path);
-		return -1;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		tool_error("%s: %s", path, strerror(errno));
-	return fd;
-}
-
-void tool_discard_output(const char *path)
-{
-	struct stat st;
-
-	if (path && strcmp(path, "-") && !stat(path, &st) && S_ISREG(st.st_mode))
-		unlink(path);
-}
 
 int tool_optional_number(int argc, char **argv, int *optind_p, unsigned long long *out)
 {
@@ -171,33 +138,6 @@ int tool_open_source(struct pd_bm **bm, const char *in, int use_snap, unsigned l
 	pd_bm_close(*bm);
 	*bm = NULL;
 	return -1;
-}
-
-int tool_finish_output(struct sink *s, int fd, const char *out_path, const char *in, int r,
-		       const struct pd_err *e)
-{
-	const char *name = out_path && strcmp(out_path, "-") ? out_path : "standard output";
-
-	if (r && s->err == EPIPE) {
-		sink_free(s);
-		return EXIT_PIPE; /* the reader has gone: stop quietly */
-	}
-	if (r) {
-		if (s->err)
-			tool_error("%s: %s", name, strerror(s->err));
-		else
-			tool_pd_error(in, e);
-		tool_discard_output(out_path);
-	} else if (fd != STDOUT_FILENO && fsync(fd) < 0 && errno != EINVAL) {
-		tool_error("%s: %s", name, strerror(errno));
-		r = -1;
-	}
-	if (fd != STDOUT_FILENO && close(fd) < 0 && !r) {
-		tool_error("%s: %s", name, strerror(errno));
-		r = -1;
-	}
-	sink_free(s);
-	return r ? EXIT_FAIL : EXIT_OK;
 }
 
 int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool_io_opts *io)

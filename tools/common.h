@@ -27,8 +27,6 @@ void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tool_pd_error(const char *path, const struct pd_err *e);
 /* Parses a non-negative decimal number; returns 0 on success. */
 int tool_parse_u64(const char *s, unsigned long long max, unsigned long long *out);
-/* Fails (message, returns nonzero) if in and out name the same file. */
-int tool_same_file(const char *in, const char *out);
 
 
 /* The value of --metadata-snap[shot] [BLOCK] (optarg may be NULL).
@@ -42,7 +40,8 @@ const char *tool_single_input(int argc, char **argv, void (*usage)(FILE *));
  * block 0 says is held. Returns -1 after a message (nothing left open). */
 int tool_open_source(struct pd_bm **bm, const char *in, int use_snap, unsigned long long *snap);
 /* Ends a run that wrote to s/fd: closed pipe, write or metadata error
- * (-o file removed), fsync and close of an -o file. Returns the exit status. */
+ * (a -o file keeps its previous contents), or fsync, close and the rename
+ * of a -o file over its target. Returns the exit status. */
 int tool_finish_output(struct sink *s, int fd, const char *out_path, const char *in, int r,
 		       const struct pd_err *e);
 
@@ -59,10 +58,12 @@ int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool
 #endif
 
 /* Output for -o FILE (or stdout when path is NULL or "-"). Refuses to
- * write over the input. Returns the fd or -1 (message printed). */
+ * write over the input (by any alias), a device in use or holding a
+ * signature, and a loop device's backing file; a regular FILE is written
+ * to a temporary file that tool_finish_output renames over it. Returns
+ * the fd or -1 (message printed): exit with EXIT_IO. */
 int tool_open_output(const char *in, const char *path);
-/* After a failed run: removes a regular -o file so nothing half-written
- * is left looking complete. */
+/* After a failed run: removes the temporary file; a previous FILE stays. */
 void tool_discard_output(const char *path);
 /* For an option with an optional numeric value given as a separate word
  * (`--metadata-snap 123 INPUT`): takes argv[optind] if it is a number and

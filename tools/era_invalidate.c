@@ -128,7 +128,8 @@ int main(int argc, char **argv)
 	fd = tool_open_output(in, out_path);
 	if (fd < 0 || sink_init(&s, fd)) {
 		pd_bm_close(bm);
-		return EXIT_FAIL;
+		tool_discard_output(out_path);
+		return EXIT_IO;
 	}
 	r = json ? write_json(bm, &o, &s, &e) : era_invalidate(bm, &o, &s, &e);
 	pd_bm_close(bm);

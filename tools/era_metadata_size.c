@@ -59,8 +59,8 @@ int main(int argc, char **argv)
 			tool_version();
 			return EXIT_OK;
 		case 'n':
-			if (tool_parse_u64(optarg, UINT32_MAX, &nr) || !nr) {
-				tool_error("bad number of blocks '%s' (1 to %u)", optarg, UINT32_MAX);
+			if (tool_parse_u64(optarg, ~0ull, &nr) || !nr) {
+				tool_error("bad number of blocks '%s' (1 to %u)", optarg, ERA_MAX_NR_BLOCKS);
 				return EXIT_FAIL;
 			}
 			have_nr = 1;
@@ -119,9 +119,8 @@ int main(int argc, char **argv)
 	}
 	if (have_dev) {
 		nr = dev / bs + (dev % bs != 0);
-		if (nr > UINT32_MAX) {
-			tool_error("%llu blocks: an era target tracks at most %u (use a larger block size)",
-				   nr, UINT32_MAX);
+		if (nr > ERA_MAX_NR_BLOCKS) {
+			tool_error("%llu blocks: %s (use a larger block size)", nr, ERA_MAX_NR_BLOCKS_WHY);
 			return EXIT_FAIL;
 		}
 	}

@@ -5,6 +5,7 @@
 #include "common.h"
 #include "../format/era_repair.h"
 #include "../libpd/output.h"
+#include "../libpd/same_target.h"
 
 static void usage(FILE *f)
 {
@@ -62,7 +63,7 @@ int main(int argc, char **argv)
 	if (pd_same_target(c.in, out, &e)) {
 		if (!c.quiet)
 			tool_error("%s: %s", out, e.msg);
-		return EXIT_FAIL;
+		return EXIT_IO;
 	}
 	if (pd_bm_open(&bm, c.in, PD_OPEN_RDONLY, PD_BM_DEFAULT_CACHE, &e)) {
 		if (!c.quiet)
@@ -73,7 +74,7 @@ int main(int argc, char **argv)
 		if (!c.quiet)
 			tool_error("%s: %s", out, e.msg);
 		pd_bm_close(bm);
-		return EXIT_FAIL;
+		return EXIT_IO;
 	}
 	r = era_build_open(&b, &dev, &e);
 	if (!r) {

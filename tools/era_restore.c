@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "common.h"
 #include "../libpd/output.h"
+#include "../libpd/same_target.h"
 #include "../xml/era_restore.h"
 
 static void usage(FILE *f)
@@ -69,10 +70,11 @@ int main(int argc, char **argv)
 	quiet = io.quiet;
 	force = io.force;
 	in_name = strcmp(in, "-") ? in : "<stdin>";
-	if (strcmp(in, "-") && pd_same_target(in, out, &e)) {
+	if (strcmp(in, "-") ? pd_same_target(in, out, &e)
+			    : pd_same_target_fd(STDIN_FILENO, "standard input", out, &e)) {
 		if (!quiet)
 			tool_error("%s: %s", out, e.msg);
-		return EXIT_FAIL;
+		return EXIT_IO;
 	}
 	fd = strcmp(in, "-") ? open(in, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	if (fd < 0) {
@@ -83,7 +85,7 @@ int main(int argc, char **argv)
 	if (pd_output_open(&dev, out, force ? PD_OUTPUT_FORCE : 0, &e)) {
 		if (!quiet)
 			tool_error("%s: %s", out, e.msg);
-		return EXIT_FAIL;
+		return EXIT_IO;
 	}
 	r = era_build_open(&b, &dev, &e);
 	if (r) {

@@ -248,7 +248,7 @@ def test_output_over_input_refused(tool, form, tmp_path):
         out = tmp_path / "sub" / ".." / img.name
     args = ["--written-since", "0"] if tool == "era_invalidate" else []
     r = run([exe, *args, "-o", out, img])
-    assert r.returncode == 1, r
+    assert r.returncode == 3, r  # EXIT_IO: the output is refused
     assert r.stderr.strip()
     assert img.read_bytes() == before, "the input was overwritten"
 
@@ -258,7 +258,7 @@ def test_repair_output_over_input_refused(tmp_path):
     img = fixture_image("fresh", tmp_path)
     before = img.read_bytes()
     r = run([exe, "-i", img, "-o", img])
-    assert r.returncode == 1, r
+    assert r.returncode == 3, r  # EXIT_IO: the output is refused
     assert r.stderr.strip()
     assert img.read_bytes() == before
 
@@ -270,7 +270,7 @@ def test_restore_output_over_input_refused(tmp_path):
             '  <era_array>\n  </era_array>\n</superblock>\n')
     xml.write_text(text + " " * 50000)  # large enough to pass an output size check
     r = run([exe, "-i", xml, "-o", xml])
-    assert r.returncode == 1, r
+    assert r.returncode == 3, r  # EXIT_IO: the output is refused
     assert xml.read_text() == text + " " * 50000
 
 

@@ -102,7 +102,7 @@ def test_repair_refuses_same_file(tmp_path):
     src = sample_image("small", tmp_path)
     before = sha256(src)
     r = repair(src, src)
-    assert r.returncode == 1
+    assert r.returncode == 3  # EXIT_IO: the output is refused
     assert b"same file" in r.stderr
     assert sha256(src) == before
 

@@ -276,7 +276,7 @@ def test_output_too_small_for_writesets(tmp_path):
 
 def test_output_missing(tmp_path):
     r = restore(sample_xml("small", tmp_path), tmp_path / "nope.img")
-    assert r.returncode == 1
+    assert r.returncode == 3  # EXIT_IO: cannot open the output
     assert b"does not exist" in r.stderr
     assert not (tmp_path / "nope.img").exists()
 
@@ -286,7 +286,7 @@ def test_output_is_input(tmp_path):
     xml.write_bytes(sample_xml("small", tmp_path).read_bytes() + b" " * 8192)
     before = xml.read_bytes()
     r = restore(xml, xml)
-    assert r.returncode == 1
+    assert r.returncode == 3  # EXIT_IO: the output is refused
     assert b"same file" in r.stderr
     assert xml.read_bytes() == before
 
