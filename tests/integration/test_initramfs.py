@@ -168,6 +168,7 @@ def test_local_top_missing_optional_device_warns(fakeroot):
 def test_local_top_waits_for_late_device(fakeroot):
     """A device that appears within the timeout is checked."""
     setup_local_top(fakeroot, "era0 /dev/late timeout=10\n", {})
+    (fakeroot / "dev/null").touch()   # the shell points a background job's stdin there
     r = run_in(fakeroot, "/bin/sh", "-c",
                "(sleep 2; echo clean > /dev/late) & /bin/sh /scripts/local-top/era-check; rc=$?; wait; exit $rc")
     assert r.returncode == 0, log(fakeroot)
