@@ -242,7 +242,7 @@ def images(tmp_path_factory):
     out = {"clean": (clean, "", None)}
     if not ERA_DAMAGE.exists():
         pytest.fail(f"{ERA_DAMAGE} missing (make -j2 builds it)")
-    for kind in ("node-csum", "sb-csum"):
+    for kind in ("node-csum", "sb-csum", "sm-leak"):
         img = d / f"eras.{kind}.img"
         shutil.copy(clean, img)
         r = run([ERA_DAMAGE, img, kind])
@@ -399,6 +399,29 @@ def test_local_top_several_targets(stage, images, kdirs):
     assert "era_check: /dev/vda:" not in b.console, d
     assert_stopped(b, "era1(/dev/vdc) era2(/dev/vdz not found)", "/dev/vdc", images["sb-csum"][2],
                    "superblock: checksum mismatch", damaged="era1(/dev/vdc)")
+
+
+def test_local_top_nonfatal_boot(stage, images, kdirs):
+    """Leaked space-map blocks only (a non-fatal finding, era_check exit 4):
+    the script warns, the boot goes on and the target is activated."""
+    img = images["sm-leak"][0]
+    r = run([REPO / "bin/era_check", img])
+    if r.returncode != 4:
+        pytest.skip(f"era_check exits {r.returncode}, not 4, on non-fatal findings only "
+                    "(tools not yet on tools/common.h's exit table)")
+    where = WORK / "irfs-local-top-nonfatal"
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True)
+    kdirs.append(where)
+    tree = initramfs_tools_tree(stage, where, "era0 /dev/vda\n")
+    b = irfs_boot("irfs-local-top-nonfatal/run", kdirs, tree, img, {"ERA_IRFS": "local-top"})
+    d = b.describe()
+    assert b.rc == 0 and "END 0" in b.log, d
+    assert "era_check: /dev/vda: non-fatal error: block" in b.console, d
+    assert ("LOG_WARNING era-check: era0: non-fatal findings on /dev/vda (see above); "
+            "boot continues") in b.log, d
+    assert not b.lines("LOG_FAILURE"), d
+    assert_continued(b, "era0", "/dev/vda", sb(img)["current_era"])
 
 
 # ------------------------------------------------------------ dracut
