@@ -39,7 +39,7 @@ XML_OBJ := $(XML_SRC:%.c=$(B)/%.o)
 TOOL_COMMON_OBJ := $(TOOL_COMMON:%.c=$(B)/%.o)
 BINS := $(TOOLS:%=bin/%)
 
-DEPS_PKGS := build-essential pkg-config libxml2-dev libxml2-utils libexpat1-dev libblkid-dev \
+DEPS_PKGS := build-essential pkg-config libxml2-dev libxml2-utils libblkid-dev \
 	libgtest-dev python3-pytest xz-utils groff-base
 KERNEL_PKGS := qemu-system-x86 busybox-static cpio dmsetup
 
@@ -80,6 +80,9 @@ $(B)/libera.a: $(FORMAT_OBJ) $(XML_OBJ)
 bin/%: $(B)/tools/%.o $(TOOL_COMMON_OBJ) $(B)/libera.a $(B)/libpd.a
 	@mkdir -p bin
 	$(CC) $(SANFLAGS) $(LDFLAGS) -o $@ $^ $(XML_LIBS) $(BLKID_LIBS) -lpthread
+# Kept, not deleted as intermediates: else the next `make` (which reads
+# their .d files) builds and relinks them again.
+.SECONDARY: $(TOOLS:%=$(B)/tools/%.o)
 
 # era_check for initramfs: libc alone, statically linked.
 # (tools/output.c, for the tools that write, needs libblkid)

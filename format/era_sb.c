@@ -62,6 +62,20 @@ void era_sb_encode(void *block, const struct era_sb *sb)
 	d->metadata_snap = htole64(sb->metadata_snap);
 }
 
+/* An era XML dump (or any XML) given where metadata is expected: optional
+ * UTF-8 byte order mark and white space, then '<' and a tag, '?' or '!'. */
+static int looks_like_xml(const unsigned char *p)
+{
+	size_t i = 0;
+
+	if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+		i = 3;
+	while (i < 256 && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+		i++;
+	return i < 256 && p[i] == '<' &&
+	       (p[i + 1] == '?' || p[i + 1] == '!' || ((p[i + 1] | 0x20) >= 'a' && (p[i + 1] | 0x20) <= 'z'));
+}
+
 int era_sb_read(struct pd_bm *bm, uint64_t location, struct era_sb *sb, struct pd_err *e)
 {
 	const void *data;
@@ -76,7 +90,12 @@ int era_sb_read(struct pd_bm *bm, uint64_t location, struct era_sb *sb, struct p
 	era_sb_decode(data, location, sb);
 	/* Magic before checksum: a foreign block should be called what it is. */
 	if (sb->magic != ERA_MAGIC) {
+		int xml = looks_like_xml(data);
+
 		pd_bm_put(bm, data);
+		if (xml)
+			return pd_fail(e, PD_E_CORRUPT, location,
+				       "superblock: this looks like XML: did you mean era_restore -i %s?", pd_bm_path(bm));
 		return pd_fail(e, PD_E_CORRUPT, location, "superblock: bad magic %llu (not dm-era metadata)",
 			       (unsigned long long)sb->magic);
 	}

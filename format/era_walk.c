@@ -150,7 +150,7 @@ static int walk_writesets(struct walk *w, int data)
 			continue;
 		}
 		if (ws->nr_bits != w->sb.nr_blocks) {
-			r = problem(w, ERA_P_WS_NR_BITS, ws->root, "writeset for era %u has %u bits, the device %u blocks",
+			r = problem(w, ERA_P_WS_NR_BITS, ws->root, "writeset for era %u has %u bits but the origin has %u blocks",
 				    ws->era, ws->nr_bits, w->sb.nr_blocks);
 			if (r)
 				goto out;

@@ -22,11 +22,11 @@ int pd_output_signature(const char *path, char *what, size_t len)
 		if (!blkid_probe_lookup_value(pr, "TYPE", &type, NULL)) {
 			found = 1;
 			blkid_probe_lookup_value(pr, "USAGE", &usage, NULL);
-			snprintf(what, len, "a %s signature%s%s%s", type, usage ? " (" : "", usage ? usage : "",
+			snprintf(what, len, "a signature of type %s%s%s%s", type, usage ? " (" : "", usage ? usage : "",
 				 usage ? ")" : "");
 		} else if (!blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL)) {
 			found = 1;
-			snprintf(what, len, "a %s partition table", type);
+			snprintf(what, len, "a partition table of type %s", type);
 		}
 	} else if (r == -2) {
 		found = 1;
@@ -46,7 +46,7 @@ int pd_output_open(struct pd_bdev *d, const char *path, unsigned flags, struct p
 		if (errno == ENOENT)
 			return pd_fail(e, PD_E_IO, PD_NO_BLOCK,
 				       "does not exist; create it first with the size the metadata needs "
-				       "(e.g. fallocate -l 4M FILE for a file, or use a block device)");
+				       "(era_metadata_size tells it: truncate -s $(era_metadata_size -n NR_BLOCKS -u b) FILE)");
 		return pd_fail(e, PD_E_IO, PD_NO_BLOCK, "%s", strerror(errno));
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))

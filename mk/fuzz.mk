@@ -87,7 +87,13 @@ fuzz-check:
 
 ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
 CHECK_EXTRA += fuzz-check
+else
+# said, not silently left out
+CHECK_EXTRA += fuzz-skipped
 endif
+.PHONY: fuzz-skipped
+fuzz-skipped:
+	@echo "fuzz-check: SKIPPED: $(FUZZ_CC) is not installed (apt-get install clang to fuzz in make check)"
 
 -include $(shell find $(FB) -name '*.d' 2>/dev/null)
 .SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_TARGETS:%=$(FB)/tests/fuzz/%.o)

@@ -8,6 +8,10 @@ BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 # /etc/initramfs-tools (local administrator); dracut only from /usr/lib/dracut.
 INITRAMFSDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/share/initramfs-tools,/etc/initramfs-tools)
 DRACUTDIR ?= /usr/lib/dracut/modules.d
+# systemd's unit directory on bookworm for packages; under /usr/local, its own.
+SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+# era_check.static goes into every initramfs: installed stripped.
+STRIP ?= strip
 
 INSTALL ?= install
 MAN_PAGES := $(sort $(wildcard man8/*.8))
@@ -20,10 +24,10 @@ install: all $(B)/libpd.a $(B)/libera.a
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(INITRAMFSDIR)/hooks $(DESTDIR)$(INITRAMFSDIR)/scripts/local-top \
-		$(DESTDIR)$(DRACUTDIR)/90era-tools \
+		$(DESTDIR)$(DRACUTDIR)/90era-tools $(DESTDIR)$(SYSTEMDUNITDIR) \
 		$(addprefix $(DESTDIR)$(INCLUDEDIR)/era-tools/,libpd format xml)
 	$(INSTALL) -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
-	$(INSTALL) -m 0755 bin/era_check.static $(DESTDIR)$(SBINDIR)/era_check.static
+	$(INSTALL) -m 0755 -s --strip-program=$(STRIP) bin/era_check.static $(DESTDIR)$(SBINDIR)/era_check.static
 	$(INSTALL) -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 0644 $(B)/libpd.a $(B)/libera.a $(DESTDIR)$(LIBDIR)/
 	$(foreach d,libpd format xml,$(INSTALL) -m 0644 $(filter $(d)/%,$(PUBLIC_HEADERS)) \
@@ -41,6 +45,9 @@ install: all $(B)/libpd.a $(B)/libera.a
 		$(DESTDIR)$(INITRAMFSDIR)/scripts/local-top/era-check
 	$(INSTALL) -m 0755 contrib/dracut/90era-tools/module-setup.sh contrib/dracut/90era-tools/era-check.sh \
 		$(DESTDIR)$(DRACUTDIR)/90era-tools/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/systemd/era-check@.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/era-check@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/era-check@.service
 	$(INSTALL) -m 0644 README.md INSTALL doc/api.md $(sort $(wildcard examples/*.c)) \
 		contrib/era-check.conf.example $(DESTDIR)$(DOCDIR)/
 
@@ -52,3 +59,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/era-tools $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DRACUTDIR)/90era-tools
 	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,era-tools $(INSTALL_TOOLS))
 	rm -f $(DESTDIR)$(INITRAMFSDIR)/hooks/era-tools $(DESTDIR)$(INITRAMFSDIR)/scripts/local-top/era-check
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/era-check@.service

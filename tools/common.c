@@ -189,3 +189,14 @@ int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool
 	}
 	return -1;
 }
+
+void tool_quiet(void)
+{
+	int fd = open("/dev/null", O_WRONLY);
+
+	/* messages of every kind (errors, warnings, progress) go to stderr */
+	if (fd >= 0 && fd != STDERR_FILENO) {
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+}

@@ -72,3 +72,6 @@ int tool_optional_number(int argc, char **argv, int *optind_p, unsigned long lon
 /* Opens metadata for reading; PD_OPEN_DIRECT falls back to buffered where
  * the file system refuses it. Prints the error. */
 int tool_open_metadata(struct pd_bm **bm, const char *path, unsigned flags);
+/* -q/--quiet for tools without findings of their own to hush: from here on
+ * nothing reaches stderr; the exit status tells the result. */
+void tool_quiet(void);

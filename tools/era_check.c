@@ -9,14 +9,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s [options] {device|file}\n"
+		"Validate dm-era metadata (never writes to it).\n"
 		"Options:\n"
-		"  -h, --help                  Print this help and exit\n"
-		"  -q, --quiet                 Suppress output messages, return only exit code\n"
-		"  -V, --version               Print version information and exit\n"
-		"      --super-block-only      Only check the superblock\n"
-		"      --ignore-non-fatal-errors\n"
-		"                              Only return a non-zero exit code if a fatal error is found\n"
-		"      --format {text|json}    How findings are printed (default text)\n",
+		"  -h, --help                       Print this help and exit\n"
+		"  -q, --quiet                      No messages: only the exit status tells\n"
+		"  -V, --version                    Print version information and exit\n"
+		"      --super-block-only           Only check the superblock\n"
+		"      --ignore-non-fatal-errors    Exit 0 when only non-fatal errors are found\n"
+		"      --format {text|json}         How findings are printed (default text)\n",
 		tool_name());
 }
 

@@ -11,13 +11,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s [options] {device|file}\n"
+		"Write dm-era metadata as XML (never writes to the metadata).\n"
 		"Options:\n"
-		"  -h, --help                  Print this help and exit\n"
-		"  -V, --version               Print version information and exit\n"
-		"      --logical               Fold any unprocessed write sets into the final era array\n"
-		"  -r, --repair                Repair the metadata whilst dumping it\n"
-		"  -m, --metadata-snap [BLOCK] Dump the metadata snapshot (held, or at BLOCK)\n"
-		"  -o, --output FILE           Write the dump to FILE instead of stdout\n",
+		"  -h, --help                       Print this help and exit\n"
+		"  -q, --quiet                      No messages: only the exit status tells\n"
+		"  -V, --version                    Print version information and exit\n"
+		"      --logical                    Fold the writesets into the era array\n"
+		"  -r, --repair                     Tolerate damage: skip what cannot be read\n"
+		"                                   and go on (changes nothing; see era_repair)\n"
+		"  -m, --metadata-snapshot [BLOCK]  Dump the metadata snapshot (held or at BLOCK)\n"
+		"  -o, --output FILE                Write the dump to FILE instead of stdout\n",
 		tool_name());
 }
 
@@ -46,6 +49,7 @@ int main(int argc, char **argv)
 	enum { OPT_LOGICAL = 256 };
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "logical", no_argument, NULL, OPT_LOGICAL },
 		{ "repair", no_argument, NULL, 'r' },
@@ -63,11 +67,14 @@ int main(int argc, char **argv)
 	struct sink s;
 
 	tool_init(argv[0]);
-	while ((opt = getopt_long(argc, argv, "hVrm::o:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hqVrm::o:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
+		case 'q':
+			tool_quiet();
+			break;
 		case 'V':
 			tool_version();
 			return EXIT_OK;

@@ -13,13 +13,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s [options] --written-since <era> {device|file}\n"
+		"List the blocks written since an era (never writes to the metadata).\n"
 		"Options:\n"
 		"  -h, --help                       Print this help and exit\n"
+		"  -q, --quiet                      No messages: only the exit status tells\n"
 		"  -V, --version                    Print version information and exit\n"
 		"      --written-since ERA          Blocks written in ERA or later\n"
-		"      --metadata-snapshot [BLOCK]  Use the metadata snapshot (held, or at BLOCK),\n"
+		"  -m, --metadata-snapshot [BLOCK]  Use the metadata snapshot (held or at BLOCK),\n"
 		"                                   as for a live target\n"
-		"  -o, --output FILE                Write the block list to FILE instead of stdout\n"
+		"  -o, --output FILE                Write the blocks to FILE instead of stdout\n"
 		"      --format {xml|json}          Output format (default xml)\n",
 		tool_name());
 }
@@ -60,6 +62,7 @@ int main(int argc, char **argv)
 	enum { OPT_SINCE = 256, OPT_FORMAT };
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "written-since", required_argument, NULL, OPT_SINCE },
 		{ "metadata-snapshot", optional_argument, NULL, 'm' },
@@ -77,11 +80,14 @@ int main(int argc, char **argv)
 	struct sink s;
 
 	tool_init(argv[0]);
-	while ((opt = getopt_long(argc, argv, "hVm::o:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hqVm::o:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
+		case 'q':
+			tool_quiet();
+			break;
 		case 'V':
 			tool_version();
 			return EXIT_OK;

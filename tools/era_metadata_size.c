@@ -10,19 +10,22 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s {--nr-blocks N | --device-size SIZE --block-size SIZE} [options]\n"
-		"Prints the metadata device size an era target needs.\n"
+		"Usage: %s [options] {-n N | -s SIZE -b SIZE}\n"
+		"Print the metadata device size an era target needs.\n"
 		"Options:\n"
-		"  -h, --help                  Print this help and exit\n"
-		"  -V, --version               Print version information and exit\n"
-		"  -n, --nr-blocks N           Number of origin blocks the target tracks\n"
-		"  -s, --device-size SIZE      Size of the origin device\n"
-		"  -b, --block-size SIZE       Era block size (a power of two, at least 8 sectors)\n"
-		"  -w, --writesets K           Archived writesets awaiting digestion to allow for\n"
-		"                              (default %u)\n"
-		"      --no-metadata-snapshot  Leave out room for a held metadata snapshot\n"
-		"  -u, --unit {b|s|k|m|g}      Unit of the result: bytes, sectors, KiB, MiB, GiB\n"
-		"                              (default s, rounded up)\n"
+		"  -h, --help                       Print this help and exit\n"
+		"  -q, --quiet                      No messages: only the exit status tells\n"
+		"  -V, --version                    Print version information and exit\n"
+		"  -n, --nr-blocks N                Number of origin blocks the target tracks\n"
+		"  -s, --device-size SIZE           Size of the origin device\n"
+		"  -b, --block-size SIZE            Era block size (a power of two, at least\n"
+		"                                   8 sectors)\n"
+		"  -w, --writesets K                Archived writesets awaiting digestion to\n"
+		"                                   allow for (default %u)\n"
+		"      --no-metadata-snapshot       Leave out room for a held metadata snapshot\n"
+		"  -u, --unit {b|s|k|m|g}           Unit of the result: bytes, sectors, KiB,\n"
+		"                                   MiB, GiB (default s, rounded up)\n"
+		"\n"
 		"SIZE is a number with an optional suffix b, s, k, m, g, t or p (bytes,\n"
 		"512-byte sectors, powers of 1024); a number without a suffix is in sectors.\n",
 		tool_name(), ERA_SIZE_DEFAULT_WRITESETS);
@@ -33,6 +36,7 @@ int main(int argc, char **argv)
 	enum { OPT_NO_SNAP = 256 };
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "nr-blocks", required_argument, NULL, 'n' },
 		{ "device-size", required_argument, NULL, 's' },
@@ -50,11 +54,14 @@ int main(int argc, char **argv)
 	struct pd_err e;
 
 	tool_init(argv[0]);
-	while ((opt = getopt_long(argc, argv, "hVn:s:b:w:u:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hqVn:s:b:w:u:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
+		case 'q':
+			tool_quiet();
+			break;
 		case 'V':
 			tool_version();
 			return EXIT_OK;

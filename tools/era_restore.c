@@ -17,13 +17,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s [options] -i {xml file|-} -o {device|file}\n"
+		"Build dm-era metadata on a device from era XML.\n"
 		"Options:\n"
-		"  -h, --help            Print this help and exit\n"
-		"  -i, --input FILE      The XML to restore ('-': standard input)\n"
-		"  -o, --output FILE     The metadata device or file to write (must exist)\n"
-		"  -q, --quiet           Suppress output messages, return only exit code\n"
-		"      --force           Write over a device holding a filesystem or other signature\n"
-		"  -V, --version         Print version information and exit\n",
+		"  -h, --help                       Print this help and exit\n"
+		"  -q, --quiet                      No messages: only the exit status tells\n"
+		"  -V, --version                    Print version information and exit\n"
+		"  -i, --input FILE                 The XML to restore ('-': standard input)\n"
+		"  -o, --output FILE                Metadata device or file to write (must exist)\n"
+		"      --force                      Write over a device holding a file system\n"
+		"                                   or other signature\n",
 		tool_name());
 }
 

@@ -319,3 +319,108 @@ def test_help_locale_independent(tool):
     a = run([exe, "--help"])
     b = run([exe, "--help"], env=dict(os.environ, LC_ALL="de_DE.UTF-8", LANG="de_DE.UTF-8"))
     assert a.stdout == b.stdout and a.returncode == b.returncode
+
+
+# ---------------------------------------------------------------- one vocabulary (issue 15)
+
+HELP_COLUMN = 35   # where every tool's option descriptions start
+
+
+def help_lines(tool):
+    r = run([need(tool), "--help"])
+    assert r.returncode == 0 and r.stderr == b""
+    return r.stdout.decode().splitlines()
+
+
+@pytest.mark.parametrize("tool", ALL_TOOLS)
+def test_help_layout(tool):
+    """Usage line, one-line description, "Options:", then -h, -q, -V first
+    and every description in one column, nothing past 80 columns; a note
+    may follow after a blank line."""
+    lines = help_lines(tool)
+    assert lines[0].startswith(f"Usage: {tool} [options]"), lines[0]
+    assert lines[1] and not lines[1].startswith(" ") and lines[1].endswith("."), lines[1]
+    assert lines[2] == "Options:"
+    opts = []
+    for line in lines[3:]:
+        if line == "":
+            break
+        assert len(line) <= 80, line
+        if line.startswith(("  -", "      --")):
+            assert line[HELP_COLUMN - 2:HELP_COLUMN] == "  " and line[HELP_COLUMN] != " ", line
+            opts.append(line[2:HELP_COLUMN].split()[0:2])
+        else:
+            # a description continued: same column
+            assert line[:HELP_COLUMN].strip() == "" and line[HELP_COLUMN] != " ", line
+    assert opts[:3] == [["-h,", "--help"], ["-q,", "--quiet"], ["-V,", "--version"]], opts[:3]
+
+
+def test_dump_help_claims_no_repair():
+    text = "\n".join(help_lines("era_dump"))
+    line = [x for x in text.splitlines() if "--repair" in x][0]
+    assert "Tolerate damage" in line and "changes nothing" in text
+    assert "Repair the metadata" not in text
+
+
+@pytest.mark.parametrize("tool", ALL_TOOLS)
+def test_quiet_silences_errors(tool, tmp_path):
+    """-q and --quiet: a failing run prints nothing and keeps its status."""
+    bad = tmp_path / "missing.meta"
+    args = {"era_metadata_size": ["--nr-blocks", "0"],
+            "era_restore": ["-i", bad, "-o", tmp_path / "out.meta"]}.get(tool) or read_args(tool, bad, tmp_path)
+    loud = run([need(tool), *args])
+    assert loud.returncode != 0 and loud.stderr != b""
+    for q in ("-q", "--quiet"):
+        r = run([need(tool), q, *args])
+        assert r.returncode == loud.returncode and r.stderr == b"" and r.stdout == b"", (q, r.stderr)
+
+
+@pytest.mark.parametrize("tool", ["era_dump", "era_invalidate", "era_metadata_size"])
+def test_quiet_keeps_results(tool, tmp_path):
+    """-q hushes messages, not the result on stdout."""
+    args = good_args(tool, tmp_path) if tool == "era_metadata_size" else \
+        read_args(tool, fixture_image("eras", tmp_path), tmp_path)
+    plain = run([need(tool), *args])
+    quiet = run([need(tool), "-q", *args])
+    assert plain.returncode == 0 and quiet.returncode == 0 and quiet.stdout == plain.stdout != b""
+
+
+@pytest.mark.parametrize("tool", ["era_dump", "era_invalidate"])
+@pytest.mark.parametrize("spelling", ["-m", "--metadata-snapshot", "--metadata-snap"])
+def test_metadata_snapshot_spellings(tool, spelling, tmp_path):
+    """Both readers take -m, --metadata-snapshot and the old --metadata-snap:
+    the same answer for each; on an image with no snapshot held, the same
+    message."""
+    held = tmp_path / "snap.meta"
+    src = fixture_image("snap_held", tmp_path) if "snap_held" in FIXTURE_NAMES else None
+    if src is None:
+        pytest.skip("no snap_held fixture")
+    sparse_copy(src, held)
+    extra = ["--written-since", "0"] if tool == "era_invalidate" else []
+    ref = run([need(tool), "--metadata-snapshot", *extra, held])
+    assert ref.returncode == 0, ref.stderr
+    r = run([need(tool), spelling, *extra, held])
+    assert r.returncode == 0 and r.stdout == ref.stdout, (spelling, r.stderr)
+    none = run([need(tool), spelling, *extra, fixture_image("eras", tmp_path)])
+    assert none.returncode != 0 and b"no metadata snapshot is held" in none.stderr
+
+
+@pytest.mark.parametrize("tool", IMAGE_READERS)
+def test_xml_input_names_era_restore(tool, tmp_path):
+    """An XML dump given where metadata is expected: say so, not 'bad magic'."""
+    xml = tmp_path / "dump.xml"
+    r = run([need("era_dump"), "-o", xml, fixture_image("eras", tmp_path)])
+    assert r.returncode == 0
+    for path in (xml, tmp_path / "bom.xml"):
+        if path.name == "bom.xml":
+            path.write_bytes(b"\xef\xbb\xbf\n  " + xml.read_bytes())
+        r = run([need(tool), *read_args(tool, path, tmp_path)])
+        err = r.stderr.decode()
+        assert r.returncode != 0
+        assert f"this looks like XML: did you mean era_restore -i {path}?" in err, err
+        assert "bad magic" not in err
+    # anything else that is not metadata still gets the magic number
+    other = tmp_path / "text"
+    other.write_bytes(b"not xml at all\n" * 400)
+    r = run([need(tool), *read_args(tool, other, tmp_path)])
+    assert "bad magic" in r.stderr.decode() and "XML" not in r.stderr.decode()

@@ -19,6 +19,7 @@ FUNCTIONS = """\
 log_begin_msg() { echo "BEGIN $*" >> /log; }
 log_end_msg() { echo "END $1" >> /log; }
 log_warning_msg() { echo "WARN $*" >> /log; }
+log_failure_msg() { echo "FAIL $*" >> /log; }
 wait_for_udev() { echo "UDEV $*" >> /log; }
 panic() { echo "PANIC $*" >> /log; exit 77; }
 """
@@ -32,10 +33,16 @@ die() { echo "DIE $*" >> /log; exit 77; }
 
 STUB_CHECK = """\
 #!/bin/sh
-# stub era_check: the "device" file says clean or damaged
+# stub era_check: the "device" file says what to answer, with era_check's
+# exit statuses (tools/common.h): clean 0, nonfatal 4, damaged 1, usage 2
 echo "CHECK $*" >> /log
 read -r state < "$1"
-[ "$state" = clean ]
+case "$state" in
+clean) exit 0 ;;
+nonfatal) echo "era_check: $1: warning: stub leak" >&2; exit 4 ;;
+usage) exit 2 ;;
+*) exit 1 ;;
+esac
 """
 
 
@@ -136,12 +143,76 @@ def test_local_top_damaged_panics(fakeroot):
     assert "DAMAGED dm-era METADATA" in r.stdout
 
 
-def test_local_top_missing_device_warns(fakeroot):
-    setup_local_top(fakeroot, CONF, {"meta0": "clean"})
+def test_local_top_missing_device_stops(fakeroot):
+    """By default a listed device that does not appear stops the boot,
+    naming it: a check that cannot run must not pass silently."""
+    setup_local_top(fakeroot, "era0 /dev/meta0\nera1 /dev/meta1 timeout=1\n", {"meta0": "clean"})
     r = run_in(fakeroot, "/bin/sh", "/scripts/local-top/era-check")
-    assert r.returncode == 0
+    assert r.returncode == 77
     text = log(fakeroot)
-    assert "UDEV" in text and "WARN era-check: era1: metadata device /dev/meta1 not found" in text
+    assert "UDEV" in text and "CHECK /dev/meta0" in text
+    assert "FAIL era-check: era1: metadata device /dev/meta1 not found after 1 s" in text
+    assert "PANIC era-check: dm-era metadata check failed for: era1(/dev/meta1 not found)" in text
+    assert "DAMAGED" not in r.stdout
+
+
+def test_local_top_missing_optional_device_warns(fakeroot):
+    setup_local_top(fakeroot, "era0 /dev/meta0\nera1 /dev/meta1 optional timeout=0\n", {"meta0": "clean"})
+    r = run_in(fakeroot, "/bin/sh", "/scripts/local-top/era-check")
+    assert r.returncode == 0, log(fakeroot)
+    text = log(fakeroot)
+    assert "WARN era-check: era1: metadata device /dev/meta1 not found after 0 s; not checked (optional)" in text
+    assert "PANIC" not in text
+
+
+def test_local_top_waits_for_late_device(fakeroot):
+    """A device that appears within the timeout is checked."""
+    setup_local_top(fakeroot, "era0 /dev/late timeout=10\n", {})
+    (fakeroot / "dev/null").touch()   # the shell points a background job's stdin there
+    r = run_in(fakeroot, "/bin/sh", "-c",
+               "(sleep 2; echo clean > /dev/late) & /bin/sh /scripts/local-top/era-check; rc=$?; wait; exit $rc")
+    assert r.returncode == 0, log(fakeroot)
+    assert "CHECK /dev/late" in log(fakeroot) and "END 0" in log(fakeroot)
+
+
+def test_local_top_nonfatal_warns_and_goes_on(fakeroot):
+    setup_local_top(fakeroot, CONF, {"meta0": "nonfatal", "meta1": "clean"})
+    r = run_in(fakeroot, "/bin/sh", "/scripts/local-top/era-check")
+    assert r.returncode == 0, log(fakeroot)
+    text = log(fakeroot)
+    assert "WARN era-check: era0: non-fatal findings on /dev/meta0 (see above); boot continues" in text
+    assert "CHECK /dev/meta1" in text and "PANIC" not in text
+    assert "stub leak" in r.stderr   # era_check's own lines reach the console
+
+
+def test_local_top_nonfatal_strict_stops(fakeroot):
+    setup_local_top(fakeroot, "era0 /dev/meta0 strict\nera1 /dev/meta1\n",
+                    {"meta0": "nonfatal", "meta1": "nonfatal"})
+    r = run_in(fakeroot, "/bin/sh", "/scripts/local-top/era-check")
+    assert r.returncode == 77
+    text = log(fakeroot)
+    assert "FAIL era-check: era0: non-fatal findings on /dev/meta0 (strict)" in text
+    assert "WARN era-check: era1: non-fatal findings on /dev/meta1 (see above); boot continues" in text
+    assert "PANIC era-check: dm-era metadata check failed for: era0(/dev/meta0)" in text
+
+
+def test_local_top_other_status_stops(fakeroot):
+    """Exit statuses other than 0, 4 and 1 (usage, I/O) mean no check ran."""
+    setup_local_top(fakeroot, "era0 /dev/meta0\n", {"meta0": "usage"})
+    r = run_in(fakeroot, "/bin/sh", "/scripts/local-top/era-check")
+    assert r.returncode == 77
+    text = log(fakeroot)
+    assert "FAIL era-check: era0: era_check could not check /dev/meta0 (exit status 2)" in text
+    assert "PANIC era-check: dm-era metadata check failed for: era0(/dev/meta0)" in text
+
+
+def test_local_top_missing_era_check_panics(fakeroot):
+    setup_local_top(fakeroot, CONF, {"meta0": "clean"})
+    (fakeroot / "sbin/era_check").unlink()
+    r = run_in(fakeroot, "/bin/sh", "/scripts/local-top/era-check")
+    assert r.returncode == 77
+    assert "PANIC era-check: /etc/era-tools/era-check.conf lists targets but /sbin/era_check is missing" \
+        in log(fakeroot)
 
 
 def test_local_top_without_conf_does_nothing(fakeroot):
@@ -202,11 +273,15 @@ def test_hook_uses_install_sbindir(fakeroot):
     assert "# opt copy" in (fakeroot / "initrd/sbin/era_check").read_text()
 
 
-def test_hook_without_binary_warns(fakeroot):
+def test_hook_without_binary_fails_build(fakeroot):
+    """A configuration without era_check.static fails the hook, and so
+    mkinitramfs, loudly."""
     install_exec(CONTRIB / "initramfs-tools/hooks/era-tools", fakeroot / "hook")
     (fakeroot / "etc/era-tools/era-check.conf").write_text(CONF)
     r = run_in(fakeroot, "/bin/sh", "/hook", env={"DESTDIR": "/initrd"})
-    assert r.returncode == 0 and "era_check.static not found" in r.stderr
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.startswith("E: era-tools: /etc/era-tools/era-check.conf lists dm-era targets "
+                               "but era_check.static is not installed"), r.stderr
     assert not (fakeroot / "initrd/sbin/era_check").exists()
 
 
@@ -230,6 +305,48 @@ def test_dracut_hook_damaged_dies(fakeroot):
     r = run_in(fakeroot, "/bin/sh", "-c", ". /era-check.sh; echo continued")
     assert r.returncode == 77 and "continued" not in r.stdout
     assert "DIE era-check: dm-era metadata check failed for: era0(/dev/meta0)" in log(fakeroot)
+
+
+def test_dracut_hook_nonfatal_and_strict(fakeroot):
+    setup_dracut(fakeroot, "era0 /dev/meta0\nera1 /dev/meta1 strict\n",
+                 {"meta0": "nonfatal", "meta1": "clean"})
+    r = run_in(fakeroot, "/bin/sh", "-c", ". /era-check.sh; echo continued")
+    assert r.returncode == 0 and "continued" in r.stdout, log(fakeroot)
+    assert "WARN era-check: era0: non-fatal findings on /dev/meta0 (see above); boot continues" in log(fakeroot)
+    (fakeroot / "dev/meta1").write_text("nonfatal\n")
+    r = run_in(fakeroot, "/bin/sh", "-c", ". /era-check.sh; echo continued")
+    assert r.returncode == 77 and "continued" not in r.stdout
+    assert "DIE era-check: dm-era metadata check failed for: era1(/dev/meta1)" in log(fakeroot)
+
+
+def test_dracut_hook_missing_device(fakeroot):
+    setup_dracut(fakeroot, "era0 /dev/meta0 optional timeout=0\n", {})
+    r = run_in(fakeroot, "/bin/sh", "-c", ". /era-check.sh; echo continued")
+    assert r.returncode == 0 and "continued" in r.stdout
+    assert "not found after 0 s; not checked (optional)" in log(fakeroot)
+    (fakeroot / "etc/era-tools/era-check.conf").write_text("era0 /dev/meta0 timeout=1\n")
+    r = run_in(fakeroot, "/bin/sh", "-c", ". /era-check.sh; echo continued")
+    assert r.returncode == 77 and "continued" not in r.stdout
+    assert "DIE era-check: dm-era metadata check failed for: era0(/dev/meta0 not found)" in log(fakeroot)
+
+
+def test_dracut_module_without_binary_fails_build(fakeroot):
+    shutil.copy(CONTRIB / "dracut/90era-tools/module-setup.sh", fakeroot / "module-setup.sh")
+    (fakeroot / "etc/era-tools/era-check.conf").write_text(CONF)
+    script = """
+dfatal() { echo "FATAL $*" >> /log; }
+inst_simple() { echo "INST $*" >> /log; }
+inst_hook() { echo "HOOK $*" >> /log; }
+moddir=/mod
+. /module-setup.sh
+check; echo "check=$?"
+install; echo "install returned"
+"""
+    r = run_in(fakeroot, "/bin/sh", "-c", script)
+    assert "check=0" in r.stdout and r.returncode == 1 and "install returned" not in r.stdout
+    text = log(fakeroot)
+    assert "FATAL era-tools: /etc/era-tools/era-check.conf lists dm-era targets but era_check.static" in text
+    assert "INST" not in text and "HOOK" not in text
 
 
 def test_dracut_module_setup(fakeroot):

@@ -52,7 +52,8 @@ def expected_files():
     exp |= {"usr/share/initramfs-tools/hooks/era-tools",
             "usr/share/initramfs-tools/scripts/local-top/era-check",
             "usr/lib/dracut/modules.d/90era-tools/module-setup.sh",
-            "usr/lib/dracut/modules.d/90era-tools/era-check.sh"}
+            "usr/lib/dracut/modules.d/90era-tools/era-check.sh",
+            "lib/systemd/system/era-check@.service"}
     exp |= {f"usr/share/doc/era-tools/{n}" for n in
             ("README.md", "INSTALL", "api.md", "era-check.conf.example")}
     exp |= {f"usr/share/doc/era-tools/{p.name}" for p in (REPO / "examples").glob("*.c")}
@@ -73,7 +74,23 @@ def test_modes_and_links(installed):
     assert os.access(installed / "usr/share/initramfs-tools/scripts/local-top/era-check", os.X_OK)
     hook = (installed / "usr/share/initramfs-tools/hooks/era-tools").read_text()
     assert "ERA_CHECK_STATIC=/usr/sbin/era_check.static" in hook and "@" not in hook
-    assert (installed / "usr/sbin/era_check.static").read_bytes() == (REPO / "bin/era_check.static").read_bytes()
+    unit = (installed / "lib/systemd/system/era-check@.service").read_text()
+    assert "ExecStart=/usr/sbin/era_check %f" in unit and "@SBINDIR@" not in unit
+
+
+def test_static_check_installed_stripped(installed):
+    """era_check.static goes into every initramfs: installed without symbols
+    (bin/ keeps them for debugging), and it still runs."""
+    inst = installed / "usr/sbin/era_check.static"
+    built = REPO / "bin/era_check.static"
+    r = subprocess.run(["file", "-L", inst], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip("file(1) not installed")
+    assert "stripped" in r.stdout and "not stripped" not in r.stdout, r.stdout
+    assert "not stripped" in subprocess.run(["file", "-L", built], capture_output=True, text=True).stdout
+    assert inst.stat().st_size < built.stat().st_size
+    r = run([inst, "--version"])
+    assert r.returncode == 0 and version().encode() in r.stdout
 
 
 def test_installed_tools_run(installed):
@@ -130,6 +147,7 @@ def test_prefix_and_dirs(tmp_path):
     assert "opt/era/lib64/pkgconfig/era-tools.pc" in got
     # not /usr: initramfs-tools pieces go where the administrator's live
     assert "etc/initramfs-tools/hooks/era-tools" in got
+    assert "opt/era/lib/systemd/system/era-check@.service" in got
     hook = (dest / "etc/initramfs-tools/hooks/era-tools").read_text()
     assert "ERA_CHECK_STATIC=/opt/era/bin/era_check.static" in hook
     pc = (dest / "opt/era/lib64/pkgconfig/era-tools.pc").read_text()

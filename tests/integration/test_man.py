@@ -112,3 +112,92 @@ def test_bash_completion_parses():
     r = run(["bash", "-c", script])
     assert r.returncode == 0, r.stderr
     assert b"complete -F _era_tools era_check" in r.stdout
+
+
+# ---------------------------------------------------------------- texts (issue 15)
+
+def rendered(tool):
+    if not shutil.which("groff"):
+        pytest.skip("groff not installed (Debian package groff-base)")
+    r = run(["groff", "-man", "-Tutf8", "-P-c", "-P-b", "-P-u", page(tool)])
+    assert r.returncode == 0
+    # join hyphenated line ends and squeeze the justification's spaces
+    text = r.stdout.decode().replace("\u2010\n", "").replace("-\n", "")
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_json_shapes_render_as_they_are(tool):
+    """Every JSON object a page shows keeps its quotes: no `end : E`."""
+    text = rendered(tool)
+    for m in re.finditer(r"\{[^{}]*\}", text):
+        obj = m.group(0)
+        if ":" not in obj or "\"" not in obj:
+            continue
+        assert obj.count("\"") % 2 == 0, obj
+        keys = re.findall(r"([\w\"]+)\s*:", obj)
+        assert all(k.startswith("\"") and k.endswith("\"") for k in keys), obj
+
+
+def test_invalidate_json_shape_matches_output(tmp_path):
+    from conftest import fixture_image
+    text = rendered("era_invalidate")
+    assert '{"begin": B, "end": E}' in text
+    r = run_tool("era_invalidate", "--format", "json", "--written-since", "6", fixture_image("eras", tmp_path))
+    assert r.returncode == 0
+    assert re.search(rb'\{"begin": \d+, "end": \d+\}', r.stdout)
+
+
+def test_check_json_fields_named_as_output(tmp_path):
+    """era_check(8) names the fields of a JSON problem as the output has them."""
+    import json
+    from conftest import fixture_image
+    img = fixture_image("eras", tmp_path)
+    with open(img, "r+b") as f:   # break the superblock's checksum
+        f.seek(200)
+        f.write(b"\xff" * 8)
+    r = run_tool("era_check", "--format", "json", img)
+    problems = json.loads(r.stdout)["problems"]
+    assert problems
+    keys = set(problems[0])
+    para = rendered("era_check").split("json writes one JSON object", 1)[1].split(".SH", 1)[0][:400]
+    named = set(re.findall(r"\b(id|tag|severity|block|message)\b", para.split("the main superblock")[0]))
+    assert named == keys, (named, keys)
+
+
+def test_invalidate_explains_which_era_to_record():
+    """The status line example and the text agree: the field number names
+    the current era as dmsetup prints the line (START LENGTH era ...)."""
+    src = page("era_invalidate").read_text()
+    status = [x for x in src.splitlines() if re.match(r"^0 \d+ era \d+ \d+/\d+ \d+ ", x)]
+    assert len(status) == 1, status
+    fields = status[0].split()
+    text = rendered("era_invalidate")
+    m = re.search(r"the current era is field (\d+) of the line", text)
+    assert m, "no field number for the current era"
+    era = fields[int(m.group(1)) - 1]
+    assert fields[2] == "era" and len(fields) == 7
+    assert f"Record {era} with the backup; the next backup asks --written-since {era}" in text
+
+
+def test_messages_grammar(tmp_path):
+    """Messages quoted by the issue read as sentences."""
+    from conftest import fixture_image
+    dmg = REPO / "build" / "era_damage"
+    if not dmg.exists():
+        pytest.skip("build/era_damage not built")
+    img = fixture_image("eras", tmp_path)
+    assert run([dmg, img, "nr-bits"]).returncode == 0
+    r = run_tool("era_check", img)
+    err = r.stderr.decode()
+    assert re.search(r"has \d+ bits but the origin has \d+ blocks", err), err
+    assert "bits, the device" not in err
+    src = (REPO / "libpd" / "output.c").read_text()
+    assert '"a %s signature' not in src and '"a %s partition' not in src
+
+
+def test_missing_output_hint_names_era_metadata_size(tmp_path):
+    from conftest import fixture_image
+    r = run_tool("era_repair", "-i", fixture_image("eras", tmp_path), "-o", tmp_path / "nonexistent.meta")
+    err = r.stderr.decode()
+    assert r.returncode != 0 and "era_metadata_size" in err and "fallocate" not in err, err

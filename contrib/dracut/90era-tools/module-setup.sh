@@ -1,12 +1,12 @@
 #!/bin/bash
 # dracut module (era-tools): checks dm-era metadata before device-mapper
 # targets are activated, as listed in /etc/era-tools/era-check.conf
-# (lines of `NAME METADATA_DEVICE`). See era_check(8).
+# (lines of `NAME METADATA_DEVICE [OPTION...]`). See era_check(8).
 
-# Included only where a configuration exists.
+# Included wherever a configuration exists, so that a missing era_check
+# fails the build in install() instead of leaving the module out silently.
 check() {
     [[ -r /etc/era-tools/era-check.conf ]] || return 255
-    require_binaries era_check.static || require_binaries era_check || return 1
     return 0
 }
 
@@ -16,7 +16,12 @@ depends() {
 
 install() {
     local bin
-    bin=$(command -v era_check.static 2>/dev/null) || bin=$(command -v era_check)
+    bin=$(command -v era_check.static 2>/dev/null) || bin=$(command -v era_check 2>/dev/null)
+    if [[ -z $bin ]]; then
+        # dracut ignores install()'s status: stop the build ourselves
+        dfatal "era-tools: /etc/era-tools/era-check.conf lists dm-era targets but era_check.static is not installed; install it or remove the file"
+        exit 1
+    fi
     inst_simple "$bin" /sbin/era_check
     inst_simple /etc/era-tools/era-check.conf
     # pre-mount: udev has settled, so storage drivers are loaded and the
