@@ -209,7 +209,7 @@ def test_dump_onto_mounted_device(name, tmp_path):
         # unmounted, the ext4 signature still stops it
         before = sha256(fs)
         r = tool(name, *args, "-o", dev, meta)
-        refused(r, dev, "holds a ext4 signature")
+        refused(r, dev, "holds a signature of type ext4")
         assert sha256(fs) == before
         # and a dump never replaces the file a loop device reads from
         r = tool(name, *args, "-o", fs, meta)
