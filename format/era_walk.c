@@ -267,12 +267,11 @@ static int sm_counts(void *ctx, uint64_t first, const uint32_t *counts, uint32_t
 			}
 		}
 	}
-	/* the index counts the whole bitmap, also entries past the device's end */
-	nr_free += PD_SM_ENTRIES_PER_BITMAP - n;
-	if (nr_free != nr_free_recorded && w->nr_free_bad++ < MAX_LISTED)
+	if (!pd_sm_nr_free_valid(nr_free_recorded, n, n - nr_free) && w->nr_free_bad++ < MAX_LISTED)
 		return problem(w, ERA_P_SM_NR_FREE, bitmap_block,
 			       "space map: bitmap for blocks %llu.. has %u free entries, index says %u",
-			       (unsigned long long)first, nr_free, nr_free_recorded);
+			       (unsigned long long)first, nr_free + (PD_SM_ENTRIES_PER_BITMAP - n),
+			       nr_free_recorded);
 	return 0;
 }
 

@@ -23,6 +23,13 @@ void pd_sm_root_encode(void *raw, const struct pd_sm_root *r)
 	d->ref_count_root = htole64(r->ref_count_root);
 }
 
+int pd_sm_nr_free_valid(uint32_t nr_free_recorded, uint32_t n, uint32_t used)
+{
+	if (n > PD_SM_ENTRIES_PER_BITMAP || used > n)
+		return 0;
+	return nr_free_recorded == PD_SM_ENTRIES_PER_BITMAP - used || nr_free_recorded == n - used;
+}
+
 /* Overflow counts (> 2), sorted by block because the btree walk is ordered. */
 struct overflow {
 	uint64_t *block;
