@@ -7,8 +7,10 @@
 #include <locale.h>
 #include "common.h"
 
-/* A tool is one process: its name is the one piece of state it keeps. */
+/* A tool is one process: its name (and its last message, for JSON) is the
+ * state it keeps. */
 static const char *prog = "era";
+static char last_error[512];
 
 void tool_init(const char *argv0)
 {
@@ -34,11 +36,20 @@ void tool_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s: %s\n", prog, last_error);
+}
+
+const char *tool_last_error(void)
+{
+	return last_error;
+}
+
+int tool_status_for(int pd_code)
+{
+	return pd_code == PD_E_IO || pd_code == PD_E_NOSPC ? EXIT_IO : EXIT_DAMAGE;
 }
 
 void tool_pd_error(const char *path, const struct pd_err *e)
@@ -47,6 +58,29 @@ void tool_pd_error(const char *path, const struct pd_err *e)
 		tool_error("%s: block %llu: %s", path, (unsigned long long)e->block, e->msg);
 	else
 		tool_error("%s: %s", path, e->msg[0] ? e->msg : pd_code_name(e->code));
+}
+
+void tool_json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+int tool_json_requested(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--format=json") ||
+		    (!strcmp(argv[i], "--format") && i + 1 < argc && !strcmp(argv[i + 1], "json")))
+			return 1;
+	return 0;
 }
 
 int tool_parse_u64(const char *s, unsigned long long max, unsigned long long *out)
@@ -85,11 +119,13 @@ int tool_open_output(const char *in, const char *path)
 		return STDOUT_FILENO;
 	if (in && tool_same_file(in, path)) {
 		tool_error("%s: refusing to write the output over the input", path);
-		return -1;
+		return -EXIT_USAGE;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
+	if (fd < 0) {
 		tool_error("%s: %s", path, strerror(errno));
+		return -EXIT_IO;
+	}
 	return fd;
 }
 
@@ -155,12 +191,15 @@ int tool_open_source(struct pd_bm **bm, const char *in, int use_snap, unsigned l
 	struct pd_err e;
 	uint64_t held;
 
+	int status = EXIT_DAMAGE;
+
 	if (tool_open_metadata(bm, in, use_snap ? PD_OPEN_DIRECT : PD_OPEN_RDONLY))
-		return -1;
+		return EXIT_IO;
 	if (!use_snap || *snap)
 		return 0;
 	if (era_metadata_snap(*bm, &held, &e)) {
 		tool_pd_error(in, &e);
+		status = tool_status_for(e.code);
 	} else if (!held) {
 		tool_error("%s: no metadata snapshot is held (take one with "
 			   "'dmsetup message DEVICE 0 take_metadata_snap')", in);
@@ -170,7 +209,7 @@ int tool_open_source(struct pd_bm **bm, const char *in, int use_snap, unsigned l
 	}
 	pd_bm_close(*bm);
 	*bm = NULL;
-	return -1;
+	return status;
 }
 
 int tool_finish_output(struct sink *s, int fd, const char *out_path, const char *in, int r,
@@ -178,26 +217,31 @@ int tool_finish_output(struct sink *s, int fd, const char *out_path, const char 
 {
 	const char *name = out_path && strcmp(out_path, "-") ? out_path : "standard output";
 
+	int status = EXIT_OK;
+
 	if (r && s->err == EPIPE) {
 		sink_free(s);
 		return EXIT_PIPE; /* the reader has gone: stop quietly */
 	}
 	if (r) {
-		if (s->err)
+		if (s->err) {
 			tool_error("%s: %s", name, strerror(s->err));
-		else
+			status = EXIT_IO;
+		} else {
 			tool_pd_error(in, e);
+			status = tool_status_for(e->code);
+		}
 		tool_discard_output(out_path);
 	} else if (fd != STDOUT_FILENO && fsync(fd) < 0 && errno != EINVAL) {
 		tool_error("%s: %s", name, strerror(errno));
-		r = -1;
+		status = EXIT_IO;
 	}
-	if (fd != STDOUT_FILENO && close(fd) < 0 && !r) {
+	if (fd != STDOUT_FILENO && close(fd) < 0 && !status) {
 		tool_error("%s: %s", name, strerror(errno));
-		r = -1;
+		status = EXIT_IO;
 	}
 	sink_free(s);
-	return r ? EXIT_FAIL : EXIT_OK;
+	return status;
 }
 
 int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool_io_opts *io)
@@ -237,7 +281,7 @@ int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool
 			return EXIT_OK;
 		default:
 			usage(stderr);
-			return EXIT_FAIL;
+			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc || !io->in || !io->out) {
@@ -245,7 +289,7 @@ int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool
 			   : !io->in	  ? "no input given (-i)"
 					  : "no output given (-o)");
 		usage(stderr);
-		return EXIT_FAIL;
+		return EXIT_USAGE;
 	}
 	return -1;
 }

@@ -7,8 +7,8 @@
 struct pd_bm;
 struct sink;
 
-/* Exit statuses: one table for every tool, documented in every man page's
- * EXIT STATUS. (Being rolled out: EXIT_FAIL is today's catch-all 1.) */
+/* Exit statuses: one table for every tool, documented identically in every
+ * man page's EXIT STATUS. */
 #define EXIT_OK 0          /* clean / done */
 #define EXIT_DAMAGE 1      /* damaged metadata (or XML that cannot be restored) */
 #define EXIT_USAGE 2       /* bad command line */
@@ -25,6 +25,17 @@ void tool_version(void);
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: PATH: block N: what" on stderr */
 void tool_pd_error(const char *path, const struct pd_err *e);
+/* The last message tool_error printed, without the "prog: " prefix ("" if
+ * none): for a JSON error object. */
+const char *tool_last_error(void);
+/* The status for an error that ended a run: EXIT_IO for a failed read,
+ * write or allocation of space on the output, else EXIT_DAMAGE. */
+int tool_status_for(int pd_code);
+/* s as a JSON string (quoted, escaped) on stdout. */
+void tool_json_str(const char *s);
+/* Whether the command line asks for --format json (looked at before the
+ * options are parsed, so a usage error can be said in JSON too). */
+int tool_json_requested(int argc, char **argv);
 /* Parses a non-negative decimal number; returns 0 on success. */
 int tool_parse_u64(const char *s, unsigned long long max, unsigned long long *out);
 /* Fails (message, returns nonzero) if in and out name the same file. */
@@ -32,14 +43,15 @@ int tool_same_file(const char *in, const char *out);
 
 
 /* The value of --metadata-snap[shot] [BLOCK] (optarg may be NULL).
- * Returns 0, or -1 after a message. */
+ * Returns 0, or -1 after a message (a usage error). */
 int tool_snapshot_option(int argc, char **argv, const char *arg, unsigned long long *snap);
 /* The one INPUT argument left after the options, or NULL after a message
  * and usage on stderr. */
 const char *tool_single_input(int argc, char **argv, void (*usage)(FILE *));
 /* Opens the metadata to read: with use_snap, through O_DIRECT (a live
  * target's snapshot) and, when *snap is 0, setting *snap to the snapshot
- * block 0 says is held. Returns -1 after a message (nothing left open). */
+ * block 0 says is held. Returns 0, or the exit status after a message
+ * (nothing left open). */
 int tool_open_source(struct pd_bm **bm, const char *in, int use_snap, unsigned long long *snap);
 /* Ends a run that wrote to s/fd: closed pipe, write or metadata error
  * (-o file removed), fsync and close of an -o file. Returns the exit status. */
@@ -59,7 +71,8 @@ int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool
 #endif
 
 /* Output for -o FILE (or stdout when path is NULL or "-"). Refuses to
- * write over the input. Returns the fd or -1 (message printed). */
+ * write over the input. Returns the fd, or minus the exit status after a
+ * message. */
 int tool_open_output(const char *in, const char *path);
 /* After a failed run: removes a regular -o file so nothing half-written
  * is left looking complete. */
@@ -69,5 +82,5 @@ void tool_discard_output(const char *path);
  * another argument follows it. Returns 1 if taken. */
 int tool_optional_number(int argc, char **argv, int *optind_p, unsigned long long *out);
 /* Opens metadata for reading; PD_OPEN_DIRECT falls back to buffered where
- * the file system refuses it. Prints the error. */
+ * the file system refuses it. Prints the error (a failure is EXIT_IO). */
 int tool_open_metadata(struct pd_bm **bm, const char *path, unsigned flags);

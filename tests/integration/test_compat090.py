@@ -128,7 +128,7 @@ def test_other_nr_free_still_reported(delta, tmp_path):
     """Neither convention (one off either, or the kernel's count plus one): still a finding."""
     img, root = damaged_nr_free(tmp_path, "small-4m", delta)
     r = run_tool("era_check", img)
-    assert r.returncode == 1
+    assert r.returncode == 4  # a non-fatal finding only
     assert re.search(rb"space map: bitmap for blocks 0\.\. has 16309 free entries, index says \d+\n",
                      r.stderr), r.stderr
     assert r.stderr.count(b"\n") == 1

@@ -181,7 +181,7 @@ def test_dump_to_file_and_refuse_input(tmp_path):
     assert out.read_bytes() == run_tool("era_dump", img).stdout
     before = sha256(img)
     r = run_tool("era_dump", "-o", img, img)
-    assert r.returncode == 1 and b"over the input" in r.stderr
+    assert r.returncode == 2 and b"over the input" in r.stderr
     assert sha256(img) == before
 
 

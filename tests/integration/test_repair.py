@@ -102,7 +102,7 @@ def test_repair_refuses_same_file(tmp_path):
     src = sample_image("small", tmp_path)
     before = sha256(src)
     r = repair(src, src)
-    assert r.returncode == 1
+    assert r.returncode == 2
     assert b"same file" in r.stderr
     assert sha256(src) == before
 
@@ -119,5 +119,5 @@ def test_repair_output_too_small(tmp_path):
     src = sample_image("big", tmp_path)
     out = blank(tmp_path / "out.img", 16 * 4096)
     r = repair(src, out)
-    assert r.returncode == 1
+    assert r.returncode == 3
     assert b"needs" in r.stderr
