@@ -19,6 +19,7 @@ struct walk {
 	struct era_writeset_info *ws;
 	size_t nr_ws, cap_ws;
 	uint64_t ws_limit;
+	int ws_overflow;             /* reported; later entries are not collected */
 	/* space map comparison */
 	uint64_t sm_allocated;
 	uint64_t nr_missing, nr_leaked, nr_free_bad;
@@ -53,7 +54,7 @@ static int ws_leaf(void *ctx, const struct pd_node *n)
 {
 	struct walk *w = ctx;
 
-	for (uint32_t i = 0; i < n->nr_entries; i++) {
+	for (uint32_t i = 0; i < n->nr_entries && !w->ws_overflow; i++) {
 		const struct era_disk_writeset *d = pd_node_value(n, i);
 		uint64_t key = pd_node_key(n, i);
 		int r;
@@ -69,8 +70,12 @@ static int ws_leaf(void *ctx, const struct pd_node *n)
 			size_t cap = w->cap_ws ? w->cap_ws * 2 : 16;
 			struct era_writeset_info *p;
 
-			if (w->nr_ws >= w->ws_limit)
-				return pd_fail(w->e, PD_E_CORRUPT, n->block, "writeset tree: more entries than the device can hold");
+			if (w->nr_ws >= w->ws_limit) {
+				/* said like any damage; the walk goes on without them */
+				w->ws_overflow = 1;
+				return problem(w, ERA_P_WS_TREE, n->block,
+					       "writeset tree: more entries than the device can hold");
+			}
 			p = realloc(w->ws, cap * sizeof(*p));
 			if (!p)
 				return pd_fail(w->e, PD_E_NOMEM, n->block, "out of memory");
@@ -104,6 +109,7 @@ static int walk_writesets(struct walk *w, int data)
 	int r;
 
 	w->nr_ws = 0;
+	w->ws_overflow = 0;
 	w->phase = ERA_P_WS_TREE;
 	r = pd_btree_walk(&bw, w->sb.writeset_tree_root, w->e);
 	if (r)
@@ -140,6 +146,14 @@ static int walk_writesets(struct walk *w, int data)
 				    w->sb.current_era);
 			if (r)
 				goto out;
+		}
+		if (ws->nr_bits > ERA_MAX_NR_BITS) {
+			r = problem(w, ERA_P_WS_TOO_LARGE, ws->root,
+				    "writeset for era %u claims %u bits, more than dm-era allows (%u)", ws->era,
+				    ws->nr_bits, ERA_MAX_NR_BITS);
+			if (r)
+				goto out;
+			continue;
 		}
 		if (!bitset_fits(w, ws->nr_bits)) {
 			r = problem(w, ERA_P_WS_TOO_LARGE, ws->root,
@@ -330,7 +344,7 @@ int era_walk(struct pd_bm *bm, const struct era_walk_opts *opts, const struct er
 	int r;
 
 	pd_err_clear(e);
-	w.ws_limit = pd_bm_nr_blocks(bm) * 336;
+	w.ws_limit = pd_bm_nr_blocks(bm) * ERA_WS_TREE_LEAF_ENTRIES; /* every block a full leaf */
 	r = era_sb_read(bm, opts->sb_location, &w.sb, &d);
 	if (r) {
 		struct era_report rep = { .id = opts->sb_location ? ERA_P_SNAP_SB : ERA_P_SB, .block = d.block };
