@@ -13,6 +13,8 @@ struct walk {
 	const struct era_walk_opts *o;
 	struct era_sb sb;
 	enum era_problem_id phase;   /* what libpd damage is reported as */
+	const struct era_writeset_info *cur_ws; /* the writeset being looked at */
+	uint64_t lost_begin, lost_end;          /* era array entries just lost */
 	struct pd_refs refs;
 	int counting;
 	/* writesets collected from the tree */
@@ -34,6 +36,10 @@ static int problem(struct walk *w, enum era_problem_id id, uint64_t block, const
 	struct era_report r = { .id = id, .block = block };
 	va_list ap;
 
+	if (w->cur_ws) {
+		r.has_era = 1;
+		r.era = w->cur_ws->era;
+	}
 	va_start(ap, fmt);
 	vsnprintf(r.detail, sizeof(r.detail), fmt, ap);
 	va_end(ap);
@@ -45,8 +51,18 @@ static int problem(struct walk *w, enum era_problem_id id, uint64_t block, const
 static int damage(void *ctx, const struct pd_err *d)
 {
 	struct walk *w = ctx;
+	struct era_report r = { .id = w->phase, .block = d->block };
 
-	return problem(w, w->phase, d->block, "%s", d->msg);
+	if (w->phase != ERA_P_ERA_ARRAY || w->lost_end <= w->lost_begin)
+		return problem(w, w->phase, d->block, "%s", d->msg);
+	/* era array damage: the origin blocks whose eras it held */
+	r.origin_begin = w->lost_begin;
+	r.origin_end = w->lost_end;
+	w->lost_begin = w->lost_end = 0;
+	snprintf(r.detail, sizeof(r.detail), "%s", d->msg);
+	if (w->v->problem)
+		return w->v->problem(w->v->ctx, &r);
+	return -PD_E_CORRUPT;
 }
 
 /* Writeset tree leaves: collect (era, nr_bits, root). */
@@ -140,6 +156,7 @@ static int walk_writesets(struct walk *w, int data)
 		struct era_writeset_info *ws = &w->ws[i];
 		size_t need = pd_bitset_words(ws->nr_bits) ?: 1; /* never NULL words, even for 0 bits */
 
+		w->cur_ws = ws;
 		if (!ws->current && ws->era > w->sb.current_era) {
 			r = problem(w, ERA_P_WS_ERA_FUTURE, w->sb.writeset_tree_root,
 				    "archived writeset for era %u, but the current era is %u", ws->era,
@@ -193,6 +210,7 @@ static int walk_writesets(struct walk *w, int data)
 	}
 	r = 0;
 out:
+	w->cur_ws = NULL;
 	free(words);
 	return r;
 }
@@ -218,13 +236,21 @@ static int era_damage(void *ctx, const struct pd_err *d)
 	return damage(((struct era_state *)ctx)->w, d);
 }
 
+static void era_lost(void *ctx, uint64_t first, uint64_t n)
+{
+	struct walk *w = ((struct era_state *)ctx)->w;
+
+	w->lost_begin = first;
+	w->lost_end = first + n;
+}
+
 static int walk_era_array(struct walk *w, int data)
 {
 	struct era_state s = { w, data };
 	struct pd_array_walker aw = {
 		.bm = w->bm, .value_size = 4, .nr_entries = w->sb.nr_blocks,
 		.refs = w->counting ? &w->refs : NULL,
-		.block = era_block, .damage = era_damage, .ctx = &s,
+		.block = era_block, .damage = era_damage, .lost = era_lost, .ctx = &s,
 	};
 	int r;
 

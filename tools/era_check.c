@@ -26,13 +26,38 @@ struct ctx {
 	int quiet;
 	int json;
 	unsigned nr_json;
+	int sb_unusable;          /* nothing can be copied: a backup is the way back */
 };
+
+/* The detail in the user's terms: the structure first (unless the detail
+ * already starts with it), the origin blocks whose record is lost last. */
+static void describe(const struct era_report *r, char *buf, size_t size)
+{
+	const char *base = era_problem_structure(r->id), *d = r->detail;
+	char sbuf[64];
+	const char *what = era_report_structure(r, sbuf, sizeof(sbuf));
+	size_t len = strlen(base);
+	int n;
+
+	if (!strncmp(d, base, len) && (d[len] == ':' || d[len] == ' '))
+		n = snprintf(buf, size, "%s", d);
+	else if (!strcmp(base, "era array") && !strncmp(d, "array: ", 7))
+		n = snprintf(buf, size, "era array: %s", d + 7);
+	else
+		n = snprintf(buf, size, "%s: %s", what, d);
+	if (r->origin_end > r->origin_begin && n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, "; the eras of origin blocks %llu..%llu are lost",
+			 (unsigned long long)r->origin_begin, (unsigned long long)r->origin_end - 1);
+}
 
 static void report(void *p, const struct era_report *r)
 {
 	struct ctx *c = p;
 	const struct era_problem_def *pi = era_problem_info(r->id);
+	char msg[sizeof(r->detail) + 160], sbuf[64];
 
+	if (r->id == ERA_P_SB)
+		c->sb_unusable = 1;
 	if (c->quiet)
 		return;
 	if (c->json) {
@@ -44,17 +69,39 @@ static void report(void *p, const struct era_report *r)
 			printf(", \"block\": %llu", (unsigned long long)r->block);
 		else
 			printf(", \"block\": null");
+		printf(", \"structure\": ");
+		tool_json_str(era_report_structure(r, sbuf, sizeof(sbuf)));
+		if (r->origin_end > r->origin_begin)
+			printf(", \"origin_blocks\": {\"begin\": %llu, \"end\": %llu}",
+			       (unsigned long long)r->origin_begin, (unsigned long long)r->origin_end);
 		printf(", \"message\": ");
 		tool_json_str(r->detail);
 		printf("}");
 		return;
 	}
+	describe(r, msg, sizeof(msg));
 	if (r->block != PD_NO_BLOCK)
 		fprintf(stderr, "%s: %s: %s: block %llu: %s\n", tool_name(), c->path,
-			era_severity_name(pi->severity), (unsigned long long)r->block, r->detail);
+			era_severity_name(pi->severity), (unsigned long long)r->block, msg);
 	else
-		fprintf(stderr, "%s: %s: %s: %s\n", tool_name(), c->path, era_severity_name(pi->severity),
-			r->detail);
+		fprintf(stderr, "%s: %s: %s: %s\n", tool_name(), c->path, era_severity_name(pi->severity), msg);
+}
+
+/* What to do about what was found (NULL when clean). */
+static const char *next_step(const struct ctx *c, int status, char *buf, size_t size)
+{
+	if (status == EXIT_OK)
+		return NULL;
+	if (c->sb_unusable)
+		snprintf(buf, size, "the superblock is unusable, so nothing can be copied from it: restore "
+			 "the metadata from an era_dump backup with 'era_restore -i BACKUP.xml -o NEW_DEVICE'");
+	else if (status == EXIT_DAMAGE)
+		snprintf(buf, size, "damaged metadata: do not activate it; copy what can be read onto a new "
+			 "device with 'era_repair -i %s -o NEW_DEVICE' (era_repair(8))", c->path);
+	else
+		snprintf(buf, size, "non-fatal findings only: no record is lost; 'era_repair -i %s -o "
+			 "NEW_DEVICE' writes a clean copy", c->path);
+	return buf;
 }
 
 /* With --format json every run prints one JSON object, also when it fails
@@ -94,6 +141,8 @@ int main(int argc, char **argv)
 	struct pd_bm *bm;
 	struct pd_err e;
 	int ignore_nonfatal = 0, opt, status;
+	char hint_buf[512];
+	const char *hint;
 
 	tool_init(argv[0]);
 	c.json = tool_json_requested(argc, argv);
@@ -157,6 +206,9 @@ int main(int argc, char **argv)
 	pd_bm_close(bm);
 	status = res.nr[ERA_SEV_FATAL] ? EXIT_DAMAGE
 		 : res.nr[ERA_SEV_NONFATAL] && !ignore_nonfatal ? EXIT_NONFATAL : EXIT_OK;
+	hint = next_step(&c, status, hint_buf, sizeof(hint_buf));
+	if (hint && !c.json && !c.quiet)
+		tool_error("%s: %s", c.path, hint);
 	if (c.json && !c.quiet) {
 		printf("%s  ],\n", c.nr_json ? "\n" : "");
 		if (res.sb_ok)
@@ -164,6 +216,11 @@ int main(int argc, char **argv)
 			       "\"metadata_snap\": %llu},\n",
 			       res.sb.nr_blocks, res.sb.current_era, res.sb.data_block_size,
 			       (unsigned long long)res.sb.metadata_snap);
+		if (hint) {
+			printf("  \"next_step\": ");
+			tool_json_str(hint);
+			printf(",\n");
+		}
 		printf("  \"errors\": %u,\n  \"non_fatal_errors\": %u,\n  \"notes\": %u,\n  \"clean\": %s\n}\n",
 		       res.nr[ERA_SEV_FATAL], res.nr[ERA_SEV_NONFATAL], res.nr[ERA_SEV_INFO],
 		       status ? "false" : "true");

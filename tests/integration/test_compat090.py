@@ -129,9 +129,9 @@ def test_other_nr_free_still_reported(delta, tmp_path):
     img, root = damaged_nr_free(tmp_path, "small-4m", delta)
     r = run_tool("era_check", img)
     assert r.returncode == 4  # a non-fatal finding only
-    assert re.search(rb"space map: bitmap for blocks 0\.\. has 16309 free entries, index says \d+\n",
-                     r.stderr), r.stderr
-    assert r.stderr.count(b"\n") == 1
+    assert re.search(rb"non-fatal error: block \d+: space map: bitmap for blocks 0\.\. has 16309 free entries, "
+                     rb"index says \d+\n", r.stderr), r.stderr
+    assert r.stderr.count(b"\n") == 2 and b"non-fatal findings only" in r.stderr
     assert run_tool("era_check", "--ignore-non-fatal-errors", img).returncode == 0
 
 

@@ -2,6 +2,7 @@
 named, JSON output is valid on every path, and the exit status says which
 kind of failure it was (0 clean, 1 damage, 2 usage, 3 I/O, 4 non-fatal)."""
 import json
+import re
 import os
 import resource
 import signal
@@ -153,3 +154,66 @@ def test_no_snapshot_held_is_1(tmp_path):
     img = fixture_image("fresh", tmp_path)
     r = run_tool("era_dump", "--metadata-snap", img)
     assert r.returncode == 1 and b"no metadata snapshot is held" in r.stderr
+
+
+# --- messages in the user's terms, and what to do next -------------------------------
+
+def damaged(kind, tmp_path, name="eras"):
+    damage = os.path.join(os.path.dirname(tool_path("x")), "..", "build", "era_damage")
+    if not os.access(damage, os.X_OK):
+        pytest.skip("build/era_damage not built")
+    img = fixture_image(name, tmp_path)
+    r = subprocess.run([damage, str(img), kind], capture_output=True)
+    assert r.returncode == 0, r.stderr
+    return img
+
+
+def test_check_names_the_era_array_and_the_origin_blocks_lost(tmp_path):
+    """Zeroing the era array's root: the messages say era array, and which
+    origin blocks' eras are gone; the last line says how to recover."""
+    img = fixture_image("eras", tmp_path)
+    with open(img, "r+b") as f:
+        f.seek(208)
+        root = int.from_bytes(f.read(8), "little")
+        f.seek(root * 4096)
+        f.write(bytes(4096))
+    r = run_tool("era_check", img)
+    assert r.returncode == 1
+    lines = r.stderr.decode().splitlines()
+    assert lines[0] == f"era_check: {img}: error: block {root}: era array: btree node: checksum mismatch " \
+                       f"(stored 0x00000000, computed 0x58cc7e82)"
+    assert lines[1].endswith("era array: blocks 0..4 missing (array of 4096 entries); "
+                             "the eras of origin blocks 0..4095 are lost")
+    assert lines[-1] == f"era_check: {img}: damaged metadata: do not activate it; copy what can be read " \
+                        f"onto a new device with 'era_repair -i {img} -o NEW_DEVICE' (era_repair(8))"
+    doc = json.loads(run_tool("era_check", "--format", "json", img).stdout)
+    p = doc["problems"][1]
+    assert p["structure"] == "era array" and p["origin_blocks"] == {"begin": 0, "end": 4096}
+    assert doc["next_step"] == lines[-1].split(": ", 2)[2]
+
+
+def test_check_names_the_writeset_by_era(tmp_path):
+    img = damaged("nr-bits", tmp_path)
+    r = run_tool("era_check", img)
+    assert r.returncode == 1
+    assert re.search(rb"error: block \d+: writeset of era 8: array block 0: nr_entries 64, expected 33\n",
+                     r.stderr), r.stderr
+    doc = json.loads(run_tool("era_check", "--format", "json", img).stdout)
+    assert [p["structure"] for p in doc["problems"] if p["severity"] == "error"] == ["writeset of era 8"]
+
+
+def test_check_unusable_superblock_points_at_a_backup(tmp_path):
+    img = damaged("sb-csum", tmp_path)
+    r = run_tool("era_check", img)
+    assert r.returncode == 1
+    lines = r.stderr.decode().splitlines()
+    assert len(lines) == 2 and ": error: block 0: superblock: checksum mismatch" in lines[0]
+    assert lines[1].endswith("restore the metadata from an era_dump backup with "
+                             "'era_restore -i BACKUP.xml -o NEW_DEVICE'")
+
+
+def test_check_clean_has_no_next_step(tmp_path):
+    img = fixture_image("eras", tmp_path)
+    r = run_tool("era_check", img)
+    assert (r.returncode, r.stderr) == (0, b"")
+    assert "next_step" not in json.loads(run_tool("era_check", "--format", "json", img).stdout)

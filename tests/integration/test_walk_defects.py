@@ -67,8 +67,10 @@ def test_refcount_leaf_overflow_is_reported(tmp_path):
     write_leaf(img, rc_root, [(i, 3) for i in range(300)])
     r = run_tool("era_check", img)
     assert r.returncode == 1
-    assert r.stderr == (f"era_check: {img}: error: block {rc_root}: "
-                        "ref count tree: more entries than the space map has blocks\n").encode()
+    assert r.stderr.startswith((f"era_check: {img}: error: block {rc_root}: "
+                                "space map: ref count tree: more entries than the space map has blocks\n"
+                                f"era_check: {img}: damaged metadata: ").encode()), r.stderr
+    assert r.stderr.count(b"\n") == 2
     doc = json.loads(run_tool("era_check", "--format", "json", img).stdout)
     assert doc["errors"] == len(doc["problems"]) == 1
     assert doc["problems"][0]["block"] == rc_root and doc["problems"][0]["id"] == "space_map"
@@ -85,7 +87,7 @@ def test_refcount_entries_of_small_counts_are_reported(tmp_path):
     err = r.stderr.decode()
     assert f"error: block 0: space map: ref count tree holds block 0 (count 5), but its bitmap count is 1\n" in err
     assert f"error: block 500: space map: ref count tree holds block 500 (count 4), but its bitmap count is 0\n" in err
-    assert err.count("\n") == 2, err
+    assert err.count("\n") == 3 and "era_repair -i" in err, err
 
 
 def test_refcount_entry_past_the_space_map_is_reported(tmp_path):
@@ -116,8 +118,8 @@ def test_btree_node_beyond_the_space_map_is_damage(tmp_path):
     fix_csums(img)
     r = run_tool("era_check", img)
     assert r.returncode == 1
-    assert re.search(rb"error: block 1500: btree node pointer beyond the end of the space map\n", r.stderr), \
-        r.stderr
+    assert re.search(rb"error: block 1500: writeset tree: btree node pointer beyond the end of the space map\n",
+                     r.stderr), r.stderr
 
 
 def test_repair_merge_of_a_smaller_damaged_current_writeset(tmp_path):
