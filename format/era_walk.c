@@ -15,6 +15,7 @@ struct walk {
 	enum era_problem_id phase;   /* what libpd damage is reported as */
 	const struct era_writeset_info *cur_ws; /* the writeset being looked at */
 	uint64_t lost_begin, lost_end;          /* era array entries just lost */
+	uint64_t nr_said;            /* problems above notes reported */
 	struct pd_refs refs;
 	int counting;
 	/* writesets collected from the tree */
@@ -40,6 +41,8 @@ static int problem(struct walk *w, enum era_problem_id id, uint64_t block, const
 		r.has_era = 1;
 		r.era = w->cur_ws->era;
 	}
+	if (era_problem_info(id)->severity != ERA_SEV_INFO)
+		w->nr_said++;
 	va_start(ap, fmt);
 	vsnprintf(r.detail, sizeof(r.detail), fmt, ap);
 	va_end(ap);
@@ -60,6 +63,7 @@ static int damage(void *ctx, const struct pd_err *d)
 	r.origin_end = w->lost_end;
 	w->lost_begin = w->lost_end = 0;
 	snprintf(r.detail, sizeof(r.detail), "%s", d->msg);
+	w->nr_said++;
 	if (w->v->problem)
 		return w->v->problem(w->v->ctx, &r);
 	return -PD_E_CORRUPT;
@@ -412,6 +416,10 @@ int era_walk(struct pd_bm *bm, const struct era_walk_opts *opts, const struct er
 		r = walk_snapshot(&w);
 	if (!r && w.counting)
 		r = check_space_map(&w);
+	/* A check stopped by damage it has not said (its visitor never stops
+	 * it, so the error is the walk's own): say it, once. */
+	if (r && r != -PD_E_NOMEM && w.counting && !w.nr_said && e && e->code)
+		problem(&w, w.phase, e->block, "%s", e->msg);
 	free(w.ws);
 	if (w.counting)
 		pd_refs_free(&w.refs);

@@ -217,3 +217,24 @@ def test_check_clean_has_no_next_step(tmp_path):
     r = run_tool("era_check", img)
     assert (r.returncode, r.stderr) == (0, b"")
     assert "next_step" not in json.loads(run_tool("era_check", "--format", "json", img).stdout)
+
+
+def test_check_json_out_of_memory_is_a_whole_object(tmp_path):
+    """A space map of 4,161,600 blocks (a 16 GiB sparse file) needs 16 MiB
+    of reference counts; under a 12 MiB address-space limit the check
+    cannot finish: one message, and a complete JSON object that says so."""
+    img = tmp_path / "huge.meta"
+    with open(img, "wb") as f:
+        f.truncate(16 << 30)
+    assert run_tool("era_restore", "-i", SAMPLES / "xml" / "small.xml", "-o", img).returncode == 0
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (12 << 20, 12 << 20))
+
+    r = subprocess.run([tool_path("era_check"), "--format", "json", str(img)], capture_output=True,
+                       preexec_fn=limit, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr == f"era_check: {img}: out of memory for 4161600 reference counts\n".encode()
+    doc = json.loads(r.stdout)
+    assert doc["error"] == "out of memory for 4161600 reference counts"
+    assert doc["clean"] is False and doc["exit_status"] == 1
