@@ -29,24 +29,24 @@ struct ctx {
 	int sb_unusable;          /* nothing can be copied: a backup is the way back */
 };
 
-/* The detail in the user's terms: the structure first (unless the detail
- * already starts with it), the origin blocks whose record is lost last. */
+/* The detail in the user's terms: the structure it is in (unless the detail
+ * starts with it) and the origin blocks whose eras are lost, after the
+ * detail so that each message still begins with what libpd found. */
 static void describe(const struct era_report *r, char *buf, size_t size)
 {
 	const char *base = era_problem_structure(r->id), *d = r->detail;
 	char sbuf[64];
 	const char *what = era_report_structure(r, sbuf, sizeof(sbuf));
 	size_t len = strlen(base);
-	int n;
+	int named = !strncmp(d, base, len) && (d[len] == ':' || d[len] == ' ');
+	int lost = r->origin_end > r->origin_begin;
 
-	if (!strncmp(d, base, len) && (d[len] == ':' || d[len] == ' '))
-		n = snprintf(buf, size, "%s", d);
-	else if (!strcmp(base, "era array") && !strncmp(d, "array: ", 7))
-		n = snprintf(buf, size, "era array: %s", d + 7);
+	if (named && !lost)
+		snprintf(buf, size, "%s", d);
+	else if (!lost)
+		snprintf(buf, size, "%s [%s]", d, what);
 	else
-		n = snprintf(buf, size, "%s: %s", what, d);
-	if (r->origin_end > r->origin_begin && n >= 0 && (size_t)n < size)
-		snprintf(buf + n, size - (size_t)n, "; the eras of origin blocks %llu..%llu are lost",
+		snprintf(buf, size, "%s [%s: the eras of origin blocks %llu..%llu are lost]", d, what,
 			 (unsigned long long)r->origin_begin, (unsigned long long)r->origin_end - 1);
 }
 

@@ -180,10 +180,10 @@ def test_check_names_the_era_array_and_the_origin_blocks_lost(tmp_path):
     r = run_tool("era_check", img)
     assert r.returncode == 1
     lines = r.stderr.decode().splitlines()
-    assert lines[0] == f"era_check: {img}: error: block {root}: era array: btree node: checksum mismatch " \
-                       f"(stored 0x00000000, computed 0x58cc7e82)"
-    assert lines[1].endswith("era array: blocks 0..4 missing (array of 4096 entries); "
-                             "the eras of origin blocks 0..4095 are lost")
+    assert lines[0] == f"era_check: {img}: error: block {root}: btree node: checksum mismatch " \
+                       f"(stored 0x00000000, computed 0x58cc7e82) [era array]"
+    assert lines[1].endswith(": array: blocks 0..4 missing (array of 4096 entries) "
+                             "[era array: the eras of origin blocks 0..4095 are lost]")
     assert lines[-1] == f"era_check: {img}: damaged metadata: do not activate it; copy what can be read " \
                         f"onto a new device with 'era_repair -i {img} -o NEW_DEVICE' (era_repair(8))"
     doc = json.loads(run_tool("era_check", "--format", "json", img).stdout)
@@ -196,7 +196,7 @@ def test_check_names_the_writeset_by_era(tmp_path):
     img = damaged("nr-bits", tmp_path)
     r = run_tool("era_check", img)
     assert r.returncode == 1
-    assert re.search(rb"error: block \d+: writeset of era 8: array block 0: nr_entries 64, expected 33\n",
+    assert re.search(rb"error: block \d+: array block 0: nr_entries 64, expected 33 \[writeset of era 8\]\n",
                      r.stderr), r.stderr
     doc = json.loads(run_tool("era_check", "--format", "json", img).stdout)
     assert [p["structure"] for p in doc["problems"] if p["severity"] == "error"] == ["writeset of era 8"]

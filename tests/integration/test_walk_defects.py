@@ -68,7 +68,7 @@ def test_refcount_leaf_overflow_is_reported(tmp_path):
     r = run_tool("era_check", img)
     assert r.returncode == 1
     assert r.stderr.startswith((f"era_check: {img}: error: block {rc_root}: "
-                                "space map: ref count tree: more entries than the space map has blocks\n"
+                                "ref count tree: more entries than the space map has blocks [space map]\n"
                                 f"era_check: {img}: damaged metadata: ").encode()), r.stderr
     assert r.stderr.count(b"\n") == 2
     doc = json.loads(run_tool("era_check", "--format", "json", img).stdout)
@@ -118,7 +118,7 @@ def test_btree_node_beyond_the_space_map_is_damage(tmp_path):
     fix_csums(img)
     r = run_tool("era_check", img)
     assert r.returncode == 1
-    assert re.search(rb"error: block 1500: writeset tree: btree node pointer beyond the end of the space map\n",
+    assert re.search(rb"error: block 1500: btree node pointer beyond the end of the space map \[writeset tree\]\n",
                      r.stderr), r.stderr
 
 
