@@ -163,6 +163,7 @@ int tool_open_metadata(struct pd_bm **bm, const char *path, unsigned flags)
 #include <getopt.h>
 #include "../format/era_sb.h"
 #include "../xml/sink.h"
+#include "../format/era_problem.h"
 
 int tool_snapshot_option(int argc, char **argv, const char *arg, unsigned long long *snap)
 {
@@ -292,4 +293,25 @@ int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool
 		return EXIT_USAGE;
 	}
 	return -1;
+}
+
+/* The detail in the user's terms: the structure it is in (unless the detail
+ * starts with it) and the origin blocks whose eras are lost, after the
+ * detail so that each message still begins with what libpd found. */
+void tool_describe(const struct era_report *r, char *buf, size_t size)
+{
+	const char *base = era_problem_structure(r->id), *d = r->detail;
+	char sbuf[64];
+	const char *what = era_report_structure(r, sbuf, sizeof(sbuf));
+	size_t len = strlen(base);
+	int named = !strncmp(d, base, len) && (d[len] == ':' || d[len] == ' ');
+	int lost = r->origin_end > r->origin_begin;
+
+	if (named && !lost)
+		snprintf(buf, size, "%s", d);
+	else if (!lost)
+		snprintf(buf, size, "%s [%s]", d, what);
+	else
+		snprintf(buf, size, "%s [%s: the eras of origin blocks %llu..%llu are lost]", d, what,
+			 (unsigned long long)r->origin_begin, (unsigned long long)r->origin_end - 1);
 }

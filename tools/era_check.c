@@ -29,27 +29,6 @@ struct ctx {
 	int sb_unusable;          /* nothing can be copied: a backup is the way back */
 };
 
-/* The detail in the user's terms: the structure it is in (unless the detail
- * starts with it) and the origin blocks whose eras are lost, after the
- * detail so that each message still begins with what libpd found. */
-static void describe(const struct era_report *r, char *buf, size_t size)
-{
-	const char *base = era_problem_structure(r->id), *d = r->detail;
-	char sbuf[64];
-	const char *what = era_report_structure(r, sbuf, sizeof(sbuf));
-	size_t len = strlen(base);
-	int named = !strncmp(d, base, len) && (d[len] == ':' || d[len] == ' ');
-	int lost = r->origin_end > r->origin_begin;
-
-	if (named && !lost)
-		snprintf(buf, size, "%s", d);
-	else if (!lost)
-		snprintf(buf, size, "%s [%s]", d, what);
-	else
-		snprintf(buf, size, "%s [%s: the eras of origin blocks %llu..%llu are lost]", d, what,
-			 (unsigned long long)r->origin_begin, (unsigned long long)r->origin_end - 1);
-}
-
 static void report(void *p, const struct era_report *r)
 {
 	struct ctx *c = p;
@@ -79,7 +58,7 @@ static void report(void *p, const struct era_report *r)
 		printf("}");
 		return;
 	}
-	describe(r, msg, sizeof(msg));
+	tool_describe(r, msg, sizeof(msg));
 	if (r->block != PD_NO_BLOCK)
 		fprintf(stderr, "%s: %s: %s: block %llu: %s\n", tool_name(), c->path,
 			era_severity_name(pi->severity), (unsigned long long)r->block, msg);

@@ -31,16 +31,18 @@ static void report(void *p, const struct era_report *r)
 	struct ctx *c = p;
 	/* nothing is repaired without a superblock: that one is not skipped */
 	const char *what = r->id == ERA_P_SB ? "" : " (skipped)";
+	char msg[sizeof(r->detail) + 160];
 
 	if (r->id == ERA_P_SB)
 		c->sb_failed = 1;
 	if (c->quiet)
 		return;
+	tool_describe(r, msg, sizeof(msg));
 	if (r->block != PD_NO_BLOCK)
 		fprintf(stderr, "%s: %s: block %llu: %s%s\n", tool_name(), c->in,
-			(unsigned long long)r->block, r->detail, what);
+			(unsigned long long)r->block, msg, what);
 	else
-		fprintf(stderr, "%s: %s: %s%s\n", tool_name(), c->in, r->detail, what);
+		fprintf(stderr, "%s: %s: %s%s\n", tool_name(), c->in, msg, what);
 }
 
 int main(int argc, char **argv)

@@ -238,3 +238,20 @@ def test_check_json_out_of_memory_is_a_whole_object(tmp_path):
     doc = json.loads(r.stdout)
     assert doc["error"] == "out of memory for 4161600 reference counts"
     assert doc["clean"] is False and doc["exit_status"] == 1
+
+
+def test_repair_names_the_structure_it_skips(tmp_path):
+    img = fixture_image("eras", tmp_path)
+    with open(img, "r+b") as f:
+        f.seek(208)
+        root = int.from_bytes(f.read(8), "little")
+        f.seek(root * 4096)
+        f.write(bytes(4096))
+    out = blank(tmp_path / "out.meta", 8 << 20)
+    r = run_tool("era_repair", "-i", img, "-o", out)
+    assert r.returncode == 0
+    lines = r.stderr.decode().splitlines()
+    assert lines[0] == f"era_repair: {img}: block {root}: btree node: checksum mismatch " \
+                       f"(stored 0x00000000, computed 0x58cc7e82) [era array] (skipped)"
+    assert lines[1].endswith("[era array: the eras of origin blocks 0..4095 are lost] (skipped)")
+    assert lines[2] == f"era_repair: {out}: 4096 unreadable era array entries set to the current era"
