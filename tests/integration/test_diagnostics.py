@@ -255,3 +255,17 @@ def test_repair_names_the_structure_it_skips(tmp_path):
                        f"(stored 0x00000000, computed 0x58cc7e82) [era array] (skipped)"
     assert lines[1].endswith("[era array: the eras of origin blocks 0..4095 are lost] (skipped)")
     assert lines[2] == f"era_repair: {out}: 4096 unreadable era array entries set to the current era"
+
+
+@pytest.mark.parametrize("tool,args", [
+    ("era_dump", []), ("era_invalidate", ["--written-since", "0"]),
+    ("era_invalidate", ["--format", "json", "--written-since", "0"]),
+    ("era_check", ["--format", "json"]), ("era_metadata_size", ["-n", "100"])])
+def test_output_write_error_is_3(tool, args, tmp_path):
+    """Standard output on a full device: an I/O failure, said once."""
+    img = [] if tool == "era_metadata_size" else [fixture_image("eras", tmp_path)]
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run([tool_path(tool), *args, *map(str, img)], stdout=full, stderr=subprocess.PIPE,
+                           timeout=60)
+    assert r.returncode == 3
+    assert r.stderr == f"{tool}: standard output: No space left on device\n".encode()
