@@ -32,23 +32,29 @@ struct walk {
 static int problem(struct walk *w, enum era_problem_id id, uint64_t block, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Every problem goes out here, with what the walk knows of where it is. */
+static int say(struct walk *w, struct era_report *r)
+{
+	if (w->cur_ws) {
+		r->has_era = 1;
+		r->era = w->cur_ws->era;
+	}
+	if (era_problem_info(r->id)->severity != ERA_SEV_INFO)
+		w->nr_said++;
+	if (w->v->problem)
+		return w->v->problem(w->v->ctx, r);
+	return era_problem_info(r->id)->severity == ERA_SEV_INFO ? 0 : -PD_E_CORRUPT;
+}
+
 static int problem(struct walk *w, enum era_problem_id id, uint64_t block, const char *fmt, ...)
 {
 	struct era_report r = { .id = id, .block = block };
 	va_list ap;
 
-	if (w->cur_ws) {
-		r.has_era = 1;
-		r.era = w->cur_ws->era;
-	}
-	if (era_problem_info(id)->severity != ERA_SEV_INFO)
-		w->nr_said++;
 	va_start(ap, fmt);
 	vsnprintf(r.detail, sizeof(r.detail), fmt, ap);
 	va_end(ap);
-	if (w->v->problem)
-		return w->v->problem(w->v->ctx, &r);
-	return era_problem_info(id)->severity == ERA_SEV_INFO ? 0 : -PD_E_CORRUPT;
+	return say(w, &r);
 }
 
 static int damage(void *ctx, const struct pd_err *d)
@@ -56,17 +62,14 @@ static int damage(void *ctx, const struct pd_err *d)
 	struct walk *w = ctx;
 	struct era_report r = { .id = w->phase, .block = d->block };
 
-	if (w->phase != ERA_P_ERA_ARRAY || w->lost_end <= w->lost_begin)
-		return problem(w, w->phase, d->block, "%s", d->msg);
-	/* era array damage: the origin blocks whose eras it held */
-	r.origin_begin = w->lost_begin;
-	r.origin_end = w->lost_end;
-	w->lost_begin = w->lost_end = 0;
+	if (w->phase == ERA_P_ERA_ARRAY) {
+		/* the origin blocks whose eras the damaged part held */
+		r.origin_begin = w->lost_begin;
+		r.origin_end = w->lost_end;
+		w->lost_begin = w->lost_end = 0;
+	}
 	snprintf(r.detail, sizeof(r.detail), "%s", d->msg);
-	w->nr_said++;
-	if (w->v->problem)
-		return w->v->problem(w->v->ctx, &r);
-	return -PD_E_CORRUPT;
+	return say(w, &r);
 }
 
 /* Writeset tree leaves: collect (era, nr_bits, root). */
