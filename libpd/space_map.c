@@ -116,11 +116,11 @@ static void skip_strays(const struct overflow *o, uint64_t end, size_t *next)
 		(*next)++;
 }
 
-/* Ref count tree entries [*next, ...) for blocks below `end` that their
- * bitmap does not send to the tree (count 0, 1 or 2 there), or that hold a
- * count the bitmap could: the tree only ever holds counts above 2 of
- * blocks whose bitmap entry is 3. counts[] are the resolved counts of the
- * blocks from `first`; NULL for blocks no bitmap describes. */
+/* Reports ref count tree entries [*next, ...) of blocks below `end` whose
+ * bitmap entry (bits: the bitmap of blocks from `first`; NULL where no
+ * bitmap describes them) does not send them to the tree, or that hold a
+ * count the bitmap could: the tree only holds counts above 2 of blocks
+ * whose bitmap entry is 3. */
 static int overflow_strays(struct overflow *o, const unsigned char *bits, uint64_t first, uint64_t end,
 			   size_t *next, uint64_t *nr_stray)
 {
