@@ -78,7 +78,7 @@ static const char *next_step(const struct ctx *c, int status, char *buf, size_t 
 		snprintf(buf, size, "damaged metadata: do not activate it; copy what can be read onto a new "
 			 "device with 'era_repair -i %s -o NEW_DEVICE' (era_repair(8))", c->path);
 	else
-		snprintf(buf, size, "non-fatal findings only: no record is lost; 'era_repair -i %s -o "
+		snprintf(buf, size, "non-fatal findings only: the metadata can be used; 'era_repair -i %s -o "
 			 "NEW_DEVICE' writes a clean copy", c->path);
 	return buf;
 }
