@@ -14,7 +14,6 @@
 #include "era_digest.h"
 #include "era_sb.h"
 
-#define MAX_NR_BITS ((1u << 31) - 1) /* the kernel's limit on origin blocks */
 #define EA_PER 1018u                /* era array entries per block */
 #define EA_BATCH 32u                /* era array blocks per write */
 _Static_assert((PD_BLOCK_SIZE - sizeof(struct pd_disk_array_header)) / 4 == EA_PER, "era array block");
@@ -60,6 +59,7 @@ struct era_builder {
 	uint32_t nr_ws, cap_ws;
 	int pending;              /* bits/cur hold a writeset not yet written */
 	uint32_t cur_era, cur_nr_bits;
+	uint32_t given_nr_bits;      /* nr_bits of the latest writeset_begin (a merge keeps the larger cur) */
 	uint64_t *bits;
 	uint64_t cap_words;
 	uint64_t next_bit;        /* bits must ascend */
@@ -396,8 +396,8 @@ int era_build_writeset_begin(struct era_builder *b, uint32_t era, uint32_t nr_bi
 	if (era > b->p.current_era)
 		return fail(b, e, PD_E_RANGE, "writeset era %u is greater than current_era %u", era,
 			    b->p.current_era);
-	if (nr_bits > MAX_NR_BITS)
-		return fail(b, e, PD_E_RANGE, "writeset nr_bits %u is too large (at most %u)", nr_bits, MAX_NR_BITS);
+	if (nr_bits > ERA_MAX_NR_BITS)
+		return fail(b, e, PD_E_RANGE, "writeset nr_bits %u is too large (at most %u)", nr_bits, ERA_MAX_NR_BITS);
 	if (b->pending && b->cur_era == era && (b->p.options & ERA_BUILD_MERGE_DUP)) {
 		/* OR this one into the pending writeset */
 		if (nr_bits > b->cur_nr_bits) {
@@ -410,6 +410,7 @@ int era_build_writeset_begin(struct era_builder *b, uint32_t era, uint32_t nr_bi
 			b->cur_nr_bits = nr_bits;
 		}
 		b->stats.writesets_merged++;
+		b->given_nr_bits = nr_bits;
 		b->next_bit = 0;
 		b->st = S_WS;
 		return 0;
@@ -432,6 +433,7 @@ int era_build_writeset_begin(struct era_builder *b, uint32_t era, uint32_t nr_bi
 	memset(b->bits, 0, words * 8);
 	b->cur_era = era;
 	b->cur_nr_bits = nr_bits;
+	b->given_nr_bits = nr_bits;
 	b->next_bit = 0;
 	b->pending = 1;
 	b->stats.nr_writesets++;
@@ -484,14 +486,17 @@ int era_build_writeset_run(struct era_builder *b, uint32_t begin, uint32_t len, 
 
 int era_build_writeset_words(struct era_builder *b, const uint64_t *words, struct pd_err *e)
 {
-	uint64_t n = pd_bitset_words(b->cur_nr_bits);
+	/* words holds the bits of the writeset as begun, which a merge into a
+	 * larger one of the same era does not make any longer */
+	uint64_t n = pd_bitset_words(b->given_nr_bits);
 
 	if (b->st != S_WS)
 		return bad_state(b, e, "writeset bits");
-	for (uint64_t i = 0; i < n; i++)
+	for (uint64_t i = 0; i + 1 < n; i++)
 		b->bits[i] |= words[i];
-	if (b->cur_nr_bits & 63)
-		b->bits[n - 1] &= (1ull << (b->cur_nr_bits & 63)) - 1;
+	if (n)
+		b->bits[n - 1] |= words[n - 1] & (b->given_nr_bits & 63 ? (1ull << (b->given_nr_bits & 63)) - 1
+									 : ~0ull);
 	b->next_bit = b->cur_nr_bits;
 	return 0;
 }
@@ -729,7 +734,7 @@ static int part_ws_add(struct era_build_part *q, uint32_t era, uint32_t nr_bits,
 
 	if (q->st != S_SB || q->started_in_ea)
 		return part_fail(q, e, PD_E_INVAL, "writeset out of place");
-	if (era > q->p.current_era || nr_bits > MAX_NR_BITS)
+	if (era > q->p.current_era || nr_bits > ERA_MAX_NR_BITS)
 		return part_fail(q, e, PD_E_RANGE, "writeset out of range");
 	for (uint32_t i = 0; i < q->nr_ws; i++)
 		if (q->ws[i].era == era)

@@ -67,7 +67,7 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 
 		if (era > c->current_era && c->nr_future++ < MAX_ERA_LISTED) {
 			struct era_report r = { .id = ERA_P_ERA_FUTURE, .block = PD_NO_BLOCK };
-			snprintf(r.detail, sizeof(r.detail), "era array: block %llu has era %u, current era is %u",
+			snprintf(r.detail, sizeof(r.detail), "era array: origin block %llu has era %u, current era is %u",
 				 (unsigned long long)(first + i), era, c->current_era);
 			on_problem(c, &r);
 		}
@@ -94,7 +94,7 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 	r = era_walk(bm, &wo, &v, e);
 	if (c.nr_future > MAX_ERA_LISTED) {
 		struct era_report rep = { .id = ERA_P_ERA_FUTURE, .block = PD_NO_BLOCK };
-		snprintf(rep.detail, sizeof(rep.detail), "era array: %llu more blocks with eras after the current era",
+		snprintf(rep.detail, sizeof(rep.detail), "era array: %llu more origin blocks with eras after the current era",
 			 (unsigned long long)(c.nr_future - MAX_ERA_LISTED));
 		on_problem(&c, &rep);
 	}
@@ -130,7 +130,7 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 	    c.max_era <= c.current_era) {
 		struct era_report rep = { .id = ERA_P_ERA_UNDIGESTED, .block = PD_NO_BLOCK };
 		snprintf(rep.detail, sizeof(rep.detail),
-			 "era array: block %llu has era %u, newer than the oldest archived writeset (era %u)",
+			 "era array: origin block %llu has era %u, newer than the oldest archived writeset (era %u)",
 			 (unsigned long long)c.max_era_block, c.max_era, c.oldest_archived);
 		on_problem(&c, &rep);
 	}

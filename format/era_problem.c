@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include "era_problem.h"
 
 static const struct era_problem_def table[ERA_P_COUNT] = {
@@ -44,4 +45,39 @@ const char *era_severity_name(enum era_severity s)
 	case ERA_SEV_INFO: return "note";
 	}
 	return "error";
+}
+
+const char *era_problem_structure(enum era_problem_id id)
+{
+	switch (id) {
+	case ERA_P_SB: return "superblock";
+	case ERA_P_SNAP_SB: return "metadata snapshot";
+	case ERA_P_WS_TREE: return "writeset tree";
+	case ERA_P_WS_CURRENT_DUP: return "writeset tree";
+	case ERA_P_WS_ERA_FUTURE:
+	case ERA_P_WS_BITSET:
+	case ERA_P_WS_TOO_LARGE:
+	case ERA_P_WS_NR_BITS: return "writeset";
+	case ERA_P_ERA_ARRAY:
+	case ERA_P_ERA_FUTURE:
+	case ERA_P_ERA_UNDIGESTED:
+	case ERA_P_DIGEST_UNSAFE: return "era array";
+	case ERA_P_SM:
+	case ERA_P_SM_MISSING:
+	case ERA_P_SM_LEAK:
+	case ERA_P_SM_NR_ALLOCATED:
+	case ERA_P_SM_NR_FREE: return "space map";
+	case ERA_P_COUNT: break;
+	}
+	return "metadata";
+}
+
+const char *era_report_structure(const struct era_report *r, char *buf, unsigned size)
+{
+	if (r->has_era && era_problem_structure(r->id)[0] == 'w' && r->id != ERA_P_WS_TREE &&
+	    r->id != ERA_P_WS_CURRENT_DUP) {
+		snprintf(buf, size, "writeset of era %u", r->era);
+		return buf;
+	}
+	return era_problem_structure(r->id);
 }

@@ -45,6 +45,17 @@ struct era_report {
 	enum era_problem_id id;
 	uint64_t block;           /* PD_NO_BLOCK if none */
 	char detail[240];
+	/* Where it applies, when the walker knows: the writeset's era, and
+	 * the origin blocks [origin_begin, origin_end) whose record is lost. */
+	int has_era;
+	uint32_t era;
+	uint64_t origin_begin, origin_end;
 };
+
+/* The structure a problem is in, in the user's terms ("era array",
+ * "writeset", "space map", ...). */
+const char *era_problem_structure(enum era_problem_id id);
+/* "writeset of era N" where the era is known, else the structure: into buf. */
+const char *era_report_structure(const struct era_report *r, char *buf, unsigned size);
 
 #endif

@@ -83,7 +83,7 @@ int era_sb_read(struct pd_bm *bm, uint64_t location, struct era_sb *sb, struct p
 	int r;
 
 	if (nr == 0)
-		return pd_fail(e, PD_E_IO, location, "superblock: device is empty or smaller than one 4096-byte block");
+		return pd_fail(e, PD_E_RANGE, location, "superblock: device is empty or smaller than one 4096-byte block");
 	r = pd_bm_get(bm, location, NULL, &data, e);
 	if (r)
 		return r;

@@ -13,12 +13,16 @@ struct walk {
 	const struct era_walk_opts *o;
 	struct era_sb sb;
 	enum era_problem_id phase;   /* what libpd damage is reported as */
+	const struct era_writeset_info *cur_ws; /* the writeset being looked at */
+	uint64_t lost_begin, lost_end;          /* era array entries just lost */
+	uint64_t nr_said;            /* problems above notes reported */
 	struct pd_refs refs;
 	int counting;
 	/* writesets collected from the tree */
 	struct era_writeset_info *ws;
 	size_t nr_ws, cap_ws;
 	uint64_t ws_limit;
+	int ws_overflow;             /* reported; later entries are not collected */
 	/* space map comparison */
 	uint64_t sm_allocated;
 	uint64_t nr_missing, nr_leaked, nr_free_bad;
@@ -28,6 +32,20 @@ struct walk {
 static int problem(struct walk *w, enum era_problem_id id, uint64_t block, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Every problem goes out here, with what the walk knows of where it is. */
+static int say(struct walk *w, struct era_report *r)
+{
+	if (w->cur_ws) {
+		r->has_era = 1;
+		r->era = w->cur_ws->era;
+	}
+	if (era_problem_info(r->id)->severity != ERA_SEV_INFO)
+		w->nr_said++;
+	if (w->v->problem)
+		return w->v->problem(w->v->ctx, r);
+	return era_problem_info(r->id)->severity == ERA_SEV_INFO ? 0 : -PD_E_CORRUPT;
+}
+
 static int problem(struct walk *w, enum era_problem_id id, uint64_t block, const char *fmt, ...)
 {
 	struct era_report r = { .id = id, .block = block };
@@ -36,16 +54,22 @@ static int problem(struct walk *w, enum era_problem_id id, uint64_t block, const
 	va_start(ap, fmt);
 	vsnprintf(r.detail, sizeof(r.detail), fmt, ap);
 	va_end(ap);
-	if (w->v->problem)
-		return w->v->problem(w->v->ctx, &r);
-	return era_problem_info(id)->severity == ERA_SEV_INFO ? 0 : -PD_E_CORRUPT;
+	return say(w, &r);
 }
 
 static int damage(void *ctx, const struct pd_err *d)
 {
 	struct walk *w = ctx;
+	struct era_report r = { .id = w->phase, .block = d->block };
 
-	return problem(w, w->phase, d->block, "%s", d->msg);
+	if (w->phase == ERA_P_ERA_ARRAY) {
+		/* the origin blocks whose eras the damaged part held */
+		r.origin_begin = w->lost_begin;
+		r.origin_end = w->lost_end;
+		w->lost_begin = w->lost_end = 0;
+	}
+	snprintf(r.detail, sizeof(r.detail), "%s", d->msg);
+	return say(w, &r);
 }
 
 /* Writeset tree leaves: collect (era, nr_bits, root). */
@@ -53,7 +77,7 @@ static int ws_leaf(void *ctx, const struct pd_node *n)
 {
 	struct walk *w = ctx;
 
-	for (uint32_t i = 0; i < n->nr_entries; i++) {
+	for (uint32_t i = 0; i < n->nr_entries && !w->ws_overflow; i++) {
 		const struct era_disk_writeset *d = pd_node_value(n, i);
 		uint64_t key = pd_node_key(n, i);
 		int r;
@@ -69,8 +93,12 @@ static int ws_leaf(void *ctx, const struct pd_node *n)
 			size_t cap = w->cap_ws ? w->cap_ws * 2 : 16;
 			struct era_writeset_info *p;
 
-			if (w->nr_ws >= w->ws_limit)
-				return pd_fail(w->e, PD_E_CORRUPT, n->block, "writeset tree: more entries than the device can hold");
+			if (w->nr_ws >= w->ws_limit) {
+				/* said like any damage; the walk goes on without them */
+				w->ws_overflow = 1;
+				return problem(w, ERA_P_WS_TREE, n->block,
+					       "writeset tree: more entries than the device can hold");
+			}
 			p = realloc(w->ws, cap * sizeof(*p));
 			if (!p)
 				return pd_fail(w->e, PD_E_NOMEM, n->block, "out of memory");
@@ -104,6 +132,7 @@ static int walk_writesets(struct walk *w, int data)
 	int r;
 
 	w->nr_ws = 0;
+	w->ws_overflow = 0;
 	w->phase = ERA_P_WS_TREE;
 	r = pd_btree_walk(&bw, w->sb.writeset_tree_root, w->e);
 	if (r)
@@ -134,12 +163,21 @@ static int walk_writesets(struct walk *w, int data)
 		struct era_writeset_info *ws = &w->ws[i];
 		size_t need = pd_bitset_words(ws->nr_bits) ?: 1; /* never NULL words, even for 0 bits */
 
+		w->cur_ws = ws;
 		if (!ws->current && ws->era > w->sb.current_era) {
 			r = problem(w, ERA_P_WS_ERA_FUTURE, w->sb.writeset_tree_root,
 				    "archived writeset for era %u, but the current era is %u", ws->era,
 				    w->sb.current_era);
 			if (r)
 				goto out;
+		}
+		if (ws->nr_bits > ERA_MAX_NR_BITS) {
+			r = problem(w, ERA_P_WS_TOO_LARGE, ws->root,
+				    "writeset for era %u claims %u bits, more than dm-era allows (%u)", ws->era,
+				    ws->nr_bits, ERA_MAX_NR_BITS);
+			if (r)
+				goto out;
+			continue;
 		}
 		if (!bitset_fits(w, ws->nr_bits)) {
 			r = problem(w, ERA_P_WS_TOO_LARGE, ws->root,
@@ -179,6 +217,7 @@ static int walk_writesets(struct walk *w, int data)
 	}
 	r = 0;
 out:
+	w->cur_ws = NULL;
 	free(words);
 	return r;
 }
@@ -204,13 +243,21 @@ static int era_damage(void *ctx, const struct pd_err *d)
 	return damage(((struct era_state *)ctx)->w, d);
 }
 
+static void era_lost(void *ctx, uint64_t first, uint64_t n)
+{
+	struct walk *w = ((struct era_state *)ctx)->w;
+
+	w->lost_begin = first;
+	w->lost_end = first + n;
+}
+
 static int walk_era_array(struct walk *w, int data)
 {
 	struct era_state s = { w, data };
 	struct pd_array_walker aw = {
 		.bm = w->bm, .value_size = 4, .nr_entries = w->sb.nr_blocks,
 		.refs = w->counting ? &w->refs : NULL,
-		.block = era_block, .damage = era_damage, .ctx = &s,
+		.block = era_block, .damage = era_damage, .lost = era_lost, .ctx = &s,
 	};
 	int r;
 
@@ -267,12 +314,11 @@ static int sm_counts(void *ctx, uint64_t first, const uint32_t *counts, uint32_t
 			}
 		}
 	}
-	/* the index counts the whole bitmap, also entries past the device's end */
-	nr_free += PD_SM_ENTRIES_PER_BITMAP - n;
-	if (nr_free != nr_free_recorded && w->nr_free_bad++ < MAX_LISTED)
+	if (!pd_sm_nr_free_valid(nr_free_recorded, n, n - nr_free) && w->nr_free_bad++ < MAX_LISTED)
 		return problem(w, ERA_P_SM_NR_FREE, bitmap_block,
 			       "space map: bitmap for blocks %llu.. has %u free entries, index says %u",
-			       (unsigned long long)first, nr_free, nr_free_recorded);
+			       (unsigned long long)first, nr_free + (PD_SM_ENTRIES_PER_BITMAP - n),
+			       nr_free_recorded);
 	return 0;
 }
 
@@ -331,7 +377,7 @@ int era_walk(struct pd_bm *bm, const struct era_walk_opts *opts, const struct er
 	int r;
 
 	pd_err_clear(e);
-	w.ws_limit = pd_bm_nr_blocks(bm) * 336;
+	w.ws_limit = pd_bm_nr_blocks(bm) * ERA_WS_TREE_LEAF_ENTRIES; /* every block a full leaf */
 	r = era_sb_read(bm, opts->sb_location, &w.sb, &d);
 	if (r) {
 		struct era_report rep = { .id = opts->sb_location ? ERA_P_SNAP_SB : ERA_P_SB, .block = d.block };
@@ -373,6 +419,10 @@ int era_walk(struct pd_bm *bm, const struct era_walk_opts *opts, const struct er
 		r = walk_snapshot(&w);
 	if (!r && w.counting)
 		r = check_space_map(&w);
+	/* A check stopped by damage it has not said (its visitor never stops
+	 * it, so the error is the walk's own): say it, once. */
+	if (r && r != -PD_E_NOMEM && w.counting && !w.nr_said && e && e->code)
+		problem(&w, w.phase, e->block, "%s", e->msg);
 	free(w.ws);
 	if (w.counting)
 		pd_refs_free(&w.refs);

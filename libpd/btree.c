@@ -71,6 +71,11 @@ static int walk_node(struct walk_state *s, uint64_t b, unsigned depth, uint64_t 
 	}
 	if (w->refs) {
 		int64_t before = pd_refs_inc(w->refs, b);
+		if (before < 0) {
+			/* the space map cannot describe it: damage, as in arrays */
+			pd_fail(&d, PD_E_RANGE, b, "btree node pointer beyond the end of the space map");
+			return report(s, &d);
+		}
 		if (before > 0) {
 			/* shared with a tree walked earlier: counted, already checked */
 			if (w->shared)

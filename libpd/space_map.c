@@ -23,6 +23,13 @@ void pd_sm_root_encode(void *raw, const struct pd_sm_root *r)
 	d->ref_count_root = htole64(r->ref_count_root);
 }
 
+int pd_sm_nr_free_valid(uint32_t nr_free_recorded, uint32_t n, uint32_t used)
+{
+	if (n > PD_SM_ENTRIES_PER_BITMAP || used > n)
+		return 0;
+	return nr_free_recorded == PD_SM_ENTRIES_PER_BITMAP - used || nr_free_recorded == n - used;
+}
+
 /* Overflow counts (> 2), sorted by block because the btree walk is ordered. */
 struct overflow {
 	uint64_t *block;
@@ -53,9 +60,19 @@ static int overflow_leaf(void *ctx, const struct pd_node *n)
 			uint64_t *b;
 			uint32_t *c;
 
-			if (o->nr >= o->limit)
-				return pd_fail(o->e, PD_E_CORRUPT, n->block,
-					       "ref count tree: more entries than the space map has blocks");
+			if (o->nr >= o->limit) {
+				/* reported like any damage, and the end of the walk:
+				 * the counts are not to be trusted */
+				struct pd_err d;
+				int r;
+
+				pd_fail(&d, PD_E_CORRUPT, n->block,
+					"ref count tree: more entries than the space map has blocks");
+				r = damage(o->w, &d, o->e);
+				if (o->e)
+					*o->e = d;
+				return r ? r : -PD_E_CORRUPT;
+			}
 			b = realloc(o->block, cap * sizeof(*b));
 			if (b)
 				o->block = b;
@@ -90,15 +107,64 @@ static uint32_t overflow_find(const struct overflow *o, uint64_t b, size_t *hint
 	return 0; /* missing: the caller reports the count as 0 vs expected */
 }
 
+#define MAX_STRAY_LISTED 10
+
+/* The entries of blocks whose bitmap was unreadable: nothing to compare. */
+static void skip_strays(const struct overflow *o, uint64_t end, size_t *next)
+{
+	while (*next < o->nr && o->block[*next] < end)
+		(*next)++;
+}
+
+/* Reports ref count tree entries [*next, ...) of blocks below `end` whose
+ * bitmap entry (bits: the bitmap of blocks from `first`; NULL where no
+ * bitmap describes them) does not send them to the tree, or that hold a
+ * count the bitmap could: the tree only holds counts above 2 of blocks
+ * whose bitmap entry is 3. */
+static int overflow_strays(struct overflow *o, const unsigned char *bits, uint64_t first, uint64_t end,
+			   size_t *next, uint64_t *nr_stray)
+{
+	for (; *next < o->nr && o->block[*next] < end; (*next)++) {
+		uint64_t b = o->block[*next];
+		uint32_t c = o->count[*next], v = 0;
+		struct pd_err d;
+		int r;
+
+		if (bits && b >= first) {
+			uint64_t word = pd_get64(bits + ((b - first) / 32) * 8);
+			unsigned k = (unsigned)((b - first) % 32);
+
+			v = (uint32_t)(((word >> (2 * k)) & 1) << 1 | ((word >> (2 * k + 1)) & 1));
+			if (v == 3 && c > 2)
+				continue;
+		}
+		if ((*nr_stray)++ >= MAX_STRAY_LISTED)
+			continue;
+		if (!bits || b < first)
+			pd_fail(&d, PD_E_CORRUPT, b, "space map: ref count tree holds block %llu (count %u), "
+				"which no bitmap describes", (unsigned long long)b, c);
+		else if (v == 3)
+			pd_fail(&d, PD_E_CORRUPT, b, "space map: ref count tree holds count %u for block %llu; "
+				"counts below 3 belong in the bitmap", c, (unsigned long long)b);
+		else
+			pd_fail(&d, PD_E_CORRUPT, b, "space map: ref count tree holds block %llu (count %u), "
+				"but its bitmap count is %u", (unsigned long long)b, c, v);
+		r = damage(o->w, &d, o->e);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 int pd_sm_walk(const struct pd_sm_walker *w, const struct pd_sm_root *root, struct pd_err *e)
 {
 	struct overflow o = { .w = w, .e = e };
 	struct pd_err d;
 	const void *data;
 	struct pd_disk_index_entry entries[PD_SM_MAX_BITMAPS];
-	uint64_t nr_bitmaps;
+	uint64_t nr_bitmaps, nr_stray = 0;
 	uint32_t *counts = NULL;
-	size_t hint = 0;
+	size_t hint = 0, stray = 0;
 	int r;
 
 	pd_err_clear(&d);
@@ -165,16 +231,24 @@ int pd_sm_walk(const struct pd_sm_walker *w, const struct pd_sm_root *root, stru
 						? root->nr_blocks - first : PD_SM_ENTRIES_PER_BITMAP);
 		const unsigned char *bits;
 
-		if (where >= root->nr_blocks)
-			continue; /* reported above */
+		if (where >= root->nr_blocks) {
+			skip_strays(&o, first + n, &stray); /* reported above */
+			continue;
+		}
 		r = pd_bm_get(w->bm, where, &pd_sm_bitmap_validator, &data, &d);
 		if (r) {
 			r = r == -PD_E_NOMEM ? r : damage(w, &d, e);
 			if (r)
 				goto out;
+			skip_strays(&o, first + n, &stray);
 			continue;
 		}
 		bits = (const unsigned char *)data + sizeof(struct pd_disk_bitmap_header);
+		r = overflow_strays(&o, bits, first, first + n, &stray, &nr_stray);
+		if (r) {
+			pd_bm_put(w->bm, data);
+			goto out;
+		}
 		for (uint32_t j = 0; j < n; j += 32) {
 			uint64_t word = pd_get64(bits + (j / 32) * 8);
 			uint32_t m = n - j < 32 ? n - j : 32;
@@ -189,6 +263,16 @@ int pd_sm_walk(const struct pd_sm_walker *w, const struct pd_sm_root *root, stru
 		if (r)
 			goto out;
 	}
+	/* entries past the last bitmap read (or of blocks past the end) */
+	r = overflow_strays(&o, NULL, 0, UINT64_MAX, &stray, &nr_stray);
+	if (!r && nr_stray > MAX_STRAY_LISTED) {
+		pd_fail(&d, PD_E_CORRUPT, root->ref_count_root,
+			"space map: %llu more ref count tree entries of blocks the bitmaps do not send there",
+			(unsigned long long)(nr_stray - MAX_STRAY_LISTED));
+		r = damage(w, &d, e);
+	}
+	if (r)
+		goto out;
 	r = 0;
 out:
 	free(counts);

@@ -27,6 +27,13 @@ struct pd_sm_walker {
 	void *ctx;
 };
 
+/* Whether an index entry's nr_free fits its bitmap of n entries (n is below
+ * PD_SM_ENTRIES_PER_BITMAP only in the last bitmap) of which `used` have a
+ * nonzero count. Writers differ on the entries past the device's end: the
+ * kernel and thin-provisioning-tools 1.1.0 count them free (and so do we),
+ * 0.9.0 counts only the entries inside the device. Both, nothing else. */
+int pd_sm_nr_free_valid(uint32_t nr_free_recorded, uint32_t n, uint32_t used);
+
 /* Walks the space map. Bitmaps that cannot be read are reported to damage()
  * and, if it says go on, skipped. */
 int pd_sm_walk(const struct pd_sm_walker *w, const struct pd_sm_root *root, struct pd_err *e);

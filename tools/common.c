@@ -7,8 +7,10 @@
 #include <locale.h>
 #include "common.h"
 
-/* A tool is one process: its name is the one piece of state it keeps. */
+/* A tool is one process: its name (and its last message, for JSON) is the
+ * state it keeps. */
 static const char *prog = "era";
+static char last_error[512];
 
 void tool_init(const char *argv0)
 {
@@ -34,11 +36,20 @@ void tool_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s: %s\n", prog, last_error);
+}
+
+const char *tool_last_error(void)
+{
+	return last_error;
+}
+
+int tool_status_for(int pd_code)
+{
+	return pd_code == PD_E_IO || pd_code == PD_E_NOSPC ? EXIT_IO : EXIT_DAMAGE;
 }
 
 void tool_pd_error(const char *path, const struct pd_err *e)
@@ -47,6 +58,29 @@ void tool_pd_error(const char *path, const struct pd_err *e)
 		tool_error("%s: block %llu: %s", path, (unsigned long long)e->block, e->msg);
 	else
 		tool_error("%s: %s", path, e->msg[0] ? e->msg : pd_code_name(e->code));
+}
+
+void tool_json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+int tool_json_requested(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--format=json") ||
+		    (!strcmp(argv[i], "--format") && i + 1 < argc && !strcmp(argv[i + 1], "json")))
+			return 1;
+	return 0;
 }
 
 int tool_parse_u64(const char *s, unsigned long long max, unsigned long long *out)
@@ -94,6 +128,7 @@ int tool_open_metadata(struct pd_bm **bm, const char *path, unsigned flags)
 #include <getopt.h>
 #include "../format/era_sb.h"
 #include "../xml/sink.h"
+#include "../format/era_problem.h"
 
 int tool_snapshot_option(int argc, char **argv, const char *arg, unsigned long long *snap)
 {
@@ -122,12 +157,15 @@ int tool_open_source(struct pd_bm **bm, const char *in, int use_snap, unsigned l
 	struct pd_err e;
 	uint64_t held;
 
+	int status = EXIT_DAMAGE;
+
 	if (tool_open_metadata(bm, in, use_snap ? PD_OPEN_DIRECT : PD_OPEN_RDONLY))
-		return -1;
+		return EXIT_IO;
 	if (!use_snap || *snap)
 		return 0;
 	if (era_metadata_snap(*bm, &held, &e)) {
 		tool_pd_error(in, &e);
+		status = tool_status_for(e.code);
 	} else if (!held) {
 		tool_error("%s: no metadata snapshot is held (take one with "
 			   "'dmsetup message DEVICE 0 take_metadata_snap')", in);
@@ -137,7 +175,7 @@ int tool_open_source(struct pd_bm **bm, const char *in, int use_snap, unsigned l
 	}
 	pd_bm_close(*bm);
 	*bm = NULL;
-	return -1;
+	return status;
 }
 
 int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool_io_opts *io)
@@ -177,7 +215,7 @@ int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool
 			return EXIT_OK;
 		default:
 			usage(stderr);
-			return EXIT_FAIL;
+			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc || !io->in || !io->out) {
@@ -185,7 +223,7 @@ int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool
 			   : !io->in	  ? "no input given (-i)"
 					  : "no output given (-o)");
 		usage(stderr);
-		return EXIT_FAIL;
+		return EXIT_USAGE;
 	}
 	return -1;
 }
@@ -199,4 +237,25 @@ void tool_quiet(void)
 		dup2(fd, STDERR_FILENO);
 		close(fd);
 	}
+}
+
+/* The detail in the user's terms: the structure it is in (unless the detail
+ * starts with it) and the origin blocks whose eras are lost, after the
+ * detail so that each message still begins with what libpd found. */
+void tool_describe(const struct era_report *r, char *buf, size_t size)
+{
+	const char *base = era_problem_structure(r->id), *d = r->detail;
+	char sbuf[64];
+	const char *what = era_report_structure(r, sbuf, sizeof(sbuf));
+	size_t len = strlen(base);
+	int named = !strncmp(d, base, len) && (d[len] == ':' || d[len] == ' ');
+	int lost = r->origin_end > r->origin_begin;
+
+	if (named && !lost)
+		snprintf(buf, size, "%s", d);
+	else if (!lost)
+		snprintf(buf, size, "%s [%s]", d, what);
+	else
+		snprintf(buf, size, "%s [%s: the eras of origin blocks %llu..%llu are lost]", d, what,
+			 (unsigned long long)r->origin_begin, (unsigned long long)r->origin_end - 1);
 }

@@ -6,9 +6,10 @@
 
 struct pd_bm;
 struct sink;
+struct era_report;
 
-/* Exit statuses: one table for every tool, documented in every man page's
- * EXIT STATUS. (Being rolled out: EXIT_FAIL is today's catch-all 1.) */
+/* Exit statuses: one table for every tool, documented identically in every
+ * man page's EXIT STATUS. */
 #define EXIT_OK 0          /* clean / done */
 #define EXIT_DAMAGE 1      /* damaged metadata (or XML that cannot be restored) */
 #define EXIT_USAGE 2       /* bad command line */
@@ -25,19 +26,35 @@ void tool_version(void);
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: PATH: block N: what" on stderr */
 void tool_pd_error(const char *path, const struct pd_err *e);
+/* The last message tool_error printed, without the "prog: " prefix ("" if
+ * none): for a JSON error object. */
+const char *tool_last_error(void);
+/* The status for an error that ended a run: EXIT_IO for a failed read,
+ * write or allocation of space on the output, else EXIT_DAMAGE. */
+int tool_status_for(int pd_code);
+/* A problem's detail in the user's terms: then, in brackets unless the
+ * detail says it, the structure (era array, writeset of era N, ...) and the
+ * origin blocks whose eras are lost. */
+void tool_describe(const struct era_report *r, char *buf, size_t size);
+/* s as a JSON string (quoted, escaped) on stdout. */
+void tool_json_str(const char *s);
+/* Whether the command line asks for --format json (looked at before the
+ * options are parsed, so a usage error can be said in JSON too). */
+int tool_json_requested(int argc, char **argv);
 /* Parses a non-negative decimal number; returns 0 on success. */
 int tool_parse_u64(const char *s, unsigned long long max, unsigned long long *out);
 
 
 /* The value of --metadata-snap[shot] [BLOCK] (optarg may be NULL).
- * Returns 0, or -1 after a message. */
+ * Returns 0, or -1 after a message (a usage error). */
 int tool_snapshot_option(int argc, char **argv, const char *arg, unsigned long long *snap);
 /* The one INPUT argument left after the options, or NULL after a message
  * and usage on stderr. */
 const char *tool_single_input(int argc, char **argv, void (*usage)(FILE *));
 /* Opens the metadata to read: with use_snap, through O_DIRECT (a live
  * target's snapshot) and, when *snap is 0, setting *snap to the snapshot
- * block 0 says is held. Returns -1 after a message (nothing left open). */
+ * block 0 says is held. Returns 0, or the exit status after a message
+ * (nothing left open). */
 int tool_open_source(struct pd_bm **bm, const char *in, int use_snap, unsigned long long *snap);
 /* Ends a run that wrote to s/fd: closed pipe, write or metadata error
  * (a -o file keeps its previous contents), or fsync, close and the rename
@@ -61,7 +78,7 @@ int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool
  * write over the input (by any alias), a device in use or holding a
  * signature, and a loop device's backing file; a regular FILE is written
  * to a temporary file that tool_finish_output renames over it. Returns
- * the fd or -1 (message printed): exit with EXIT_IO. */
+ * the fd, or minus the exit status (EXIT_IO) after a message. */
 int tool_open_output(const char *in, const char *path);
 /* After a failed run: removes the temporary file; a previous FILE stays. */
 void tool_discard_output(const char *path);
@@ -70,7 +87,7 @@ void tool_discard_output(const char *path);
  * another argument follows it. Returns 1 if taken. */
 int tool_optional_number(int argc, char **argv, int *optind_p, unsigned long long *out);
 /* Opens metadata for reading; PD_OPEN_DIRECT falls back to buffered where
- * the file system refuses it. Prints the error. */
+ * the file system refuses it. Prints the error (a failure is EXIT_IO). */
 int tool_open_metadata(struct pd_bm **bm, const char *path, unsigned flags);
 /* -q/--quiet for tools without findings of their own to hush: from here on
  * nothing reaches stderr; the exit status tells the result. */

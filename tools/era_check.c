@@ -1,4 +1,5 @@
 /* era_check: validate dm-era metadata. Never writes its input. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,49 +26,80 @@ struct ctx {
 	int quiet;
 	int json;
 	unsigned nr_json;
+	int sb_unusable;          /* nothing can be copied: a backup is the way back */
 };
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
 
 static void report(void *p, const struct era_report *r)
 {
 	struct ctx *c = p;
 	const struct era_problem_def *pi = era_problem_info(r->id);
+	char msg[sizeof(r->detail) + 160], sbuf[64];
 
+	if (r->id == ERA_P_SB)
+		c->sb_unusable = 1;
 	if (c->quiet)
 		return;
 	if (c->json) {
 		printf("%s\n    {\"id\": ", c->nr_json++ ? "," : "");
-		json_str(pi->tag);
+		tool_json_str(pi->tag);
 		printf(", \"severity\": ");
-		json_str(era_severity_name(pi->severity));
+		tool_json_str(era_severity_name(pi->severity));
 		if (r->block != PD_NO_BLOCK)
 			printf(", \"block\": %llu", (unsigned long long)r->block);
 		else
 			printf(", \"block\": null");
+		printf(", \"structure\": ");
+		tool_json_str(era_report_structure(r, sbuf, sizeof(sbuf)));
+		if (r->origin_end > r->origin_begin)
+			printf(", \"origin_blocks\": {\"begin\": %llu, \"end\": %llu}",
+			       (unsigned long long)r->origin_begin, (unsigned long long)r->origin_end);
 		printf(", \"message\": ");
-		json_str(r->detail);
+		tool_json_str(r->detail);
 		printf("}");
 		return;
 	}
+	tool_describe(r, msg, sizeof(msg));
 	if (r->block != PD_NO_BLOCK)
 		fprintf(stderr, "%s: %s: %s: block %llu: %s\n", tool_name(), c->path,
-			era_severity_name(pi->severity), (unsigned long long)r->block, r->detail);
+			era_severity_name(pi->severity), (unsigned long long)r->block, msg);
 	else
-		fprintf(stderr, "%s: %s: %s: %s\n", tool_name(), c->path, era_severity_name(pi->severity),
-			r->detail);
+		fprintf(stderr, "%s: %s: %s: %s\n", tool_name(), c->path, era_severity_name(pi->severity), msg);
+}
+
+/* What to do about what was found (NULL when clean). */
+static const char *next_step(const struct ctx *c, int status, char *buf, size_t size)
+{
+	if (status == EXIT_OK)
+		return NULL;
+	if (c->sb_unusable)
+		snprintf(buf, size, "the superblock is unusable, so nothing can be copied from it: restore "
+			 "the metadata from an era_dump backup with 'era_restore -i BACKUP.xml -o NEW_DEVICE'");
+	else if (status == EXIT_DAMAGE)
+		snprintf(buf, size, "damaged metadata: do not activate it; copy what can be read onto a new "
+			 "device with 'era_repair -i %s -o NEW_DEVICE' (era_repair(8))", c->path);
+	else
+		snprintf(buf, size, "non-fatal findings only: the metadata can be used; 'era_repair -i %s -o "
+			 "NEW_DEVICE' writes a clean copy", c->path);
+	return buf;
+}
+
+/* With --format json every run prints one JSON object, also when it fails
+ * before the check: a monitoring job that redirects it never gets an empty
+ * or half-written file. */
+/* The object of a run that found nothing to report: why, and its status. */
+static int json_failure(const struct ctx *c, int status)
+{
+	if (c->json && !c->quiet) {
+		printf("{\n  \"file\": ");
+		if (c->path)
+			tool_json_str(c->path);
+		else
+			printf("null");
+		printf(",\n  \"error\": ");
+		tool_json_str(tool_last_error());
+		printf(",\n  \"exit_status\": %d,\n  \"clean\": false\n}\n", status);
+	}
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -87,9 +119,12 @@ int main(int argc, char **argv)
 	struct era_check_result res;
 	struct pd_bm *bm;
 	struct pd_err e;
-	int ignore_nonfatal = 0, opt, failed;
+	int ignore_nonfatal = 0, opt, status;
+	char hint_buf[512];
+	const char *hint;
 
 	tool_init(argv[0]);
+	c.json = tool_json_requested(argc, argv);
 	while ((opt = getopt_long(argc, argv, "hqV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
@@ -112,32 +147,47 @@ int main(int argc, char **argv)
 				c.json = 1;
 			else if (strcmp(optarg, "text")) {
 				tool_error("unknown format '%s' (text or json)", optarg);
-				return EXIT_FAIL;
+				return json_failure(&c, EXIT_USAGE);
 			}
 			break;
 		default:
 			usage(stderr);
-			return EXIT_FAIL;
+			if (c.json) /* getopt said what; the object needs it too */
+				tool_error("bad command line at '%s'", argv[optind - 1]);
+			return json_failure(&c, EXIT_USAGE);
 		}
 	}
 	c.path = tool_single_input(argc, argv, usage);
 	if (!c.path)
-		return EXIT_FAIL;
+		return json_failure(&c, EXIT_USAGE);
 	if (pd_bm_open(&bm, c.path, PD_OPEN_RDONLY, PD_BM_DEFAULT_CACHE, &e)) {
 		if (!c.quiet)
 			tool_pd_error(c.path, &e);
-		return EXIT_FAIL;
+		return json_failure(&c, EXIT_IO);
 	}
-	if (c.json && !c.quiet)
-		printf("{\n  \"file\": \"%s\",\n  \"problems\": [", c.path);
+	if (c.json && !c.quiet) {
+		printf("{\n  \"file\": ");
+		tool_json_str(c.path);
+		printf(",\n  \"problems\": [");
+	}
 	if (era_check_metadata(bm, &co, &res, &e)) {
+		/* out of memory: the check could not finish; close the object */
 		if (!c.quiet)
 			tool_pd_error(c.path, &e);
 		pd_bm_close(bm);
+		if (c.json && !c.quiet) {
+			printf("%s  ],\n  \"error\": ", c.nr_json ? "\n" : "");
+			tool_json_str(e.msg);
+			printf(",\n  \"exit_status\": %d,\n  \"clean\": false\n}\n", EXIT_FAIL);
+		}
 		return EXIT_FAIL;
 	}
 	pd_bm_close(bm);
-	failed = res.nr[ERA_SEV_FATAL] || (!ignore_nonfatal && res.nr[ERA_SEV_NONFATAL]);
+	status = res.nr[ERA_SEV_FATAL] ? EXIT_DAMAGE
+		 : res.nr[ERA_SEV_NONFATAL] && !ignore_nonfatal ? EXIT_NONFATAL : EXIT_OK;
+	hint = next_step(&c, status, hint_buf, sizeof(hint_buf));
+	if (hint && !c.json && !c.quiet)
+		tool_error("%s: %s", c.path, hint);
 	if (c.json && !c.quiet) {
 		printf("%s  ],\n", c.nr_json ? "\n" : "");
 		if (res.sb_ok)
@@ -145,9 +195,20 @@ int main(int argc, char **argv)
 			       "\"metadata_snap\": %llu},\n",
 			       res.sb.nr_blocks, res.sb.current_era, res.sb.data_block_size,
 			       (unsigned long long)res.sb.metadata_snap);
+		if (hint) {
+			printf("  \"next_step\": ");
+			tool_json_str(hint);
+			printf(",\n");
+		}
 		printf("  \"errors\": %u,\n  \"non_fatal_errors\": %u,\n  \"notes\": %u,\n  \"clean\": %s\n}\n",
 		       res.nr[ERA_SEV_FATAL], res.nr[ERA_SEV_NONFATAL], res.nr[ERA_SEV_INFO],
-		       failed ? "false" : "true");
+		       status ? "false" : "true");
 	}
-	return failed ? EXIT_FAIL : EXIT_OK;
+	if (fflush(stdout) || ferror(stdout)) {
+		if (errno == EPIPE)
+			return EXIT_PIPE;
+		tool_error("standard output: %s", strerror(errno));
+		return EXIT_IO;
+	}
+	return status;
 }

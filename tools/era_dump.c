@@ -87,21 +87,22 @@ int main(int argc, char **argv)
 		case 'm':
 			use_snap = 1;
 			if (tool_snapshot_option(argc, argv, optarg, &snap))
-				return EXIT_FAIL;
+				return EXIT_USAGE;
 			break;
 		case 'o':
 			out_path = optarg;
 			break;
 		default:
 			usage(stderr);
-			return EXIT_FAIL;
+			return EXIT_USAGE;
 		}
 	}
 	in = tool_single_input(argc, argv, usage);
 	if (!in)
-		return EXIT_FAIL;
-	if (tool_open_source(&bm, in, use_snap, &snap))
-		return EXIT_FAIL;
+		return EXIT_USAGE;
+	r = tool_open_source(&bm, in, use_snap, &snap);
+	if (r)
+		return r;
 	o.sb_location = snap;
 	o.report = report;
 
@@ -109,8 +110,11 @@ int main(int argc, char **argv)
 	fd = tool_open_output(in, out_path);
 	if (fd < 0 || sink_init(&s, fd)) {
 		pd_bm_close(bm);
-		tool_discard_output(out_path);
-		return EXIT_IO;
+		if (fd >= 0) {
+			tool_error("out of memory");
+			tool_discard_output(out_path);
+		}
+		return fd < 0 ? -fd : EXIT_FAIL;
 	}
 	if (isatty(STDERR_FILENO) && !isatty(fd))
 		o.progress = progress;

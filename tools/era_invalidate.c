@@ -57,7 +57,26 @@ static int write_json(struct pd_bm *bm, const struct era_invalidate_opts *o, str
 	return sink_flush(s) ? pd_fail(e, PD_E_IO, PD_NO_BLOCK, "write error") : 0;
 }
 
+static int run(int argc, char **argv, int *json);
+
+/* With --format json a failed run still prints one JSON object (on standard
+ * output; an -o file is removed as on any failure), so a job that redirects
+ * it never reads an empty file. */
 int main(int argc, char **argv)
+{
+	int json = tool_json_requested(argc, argv);
+	int status = run(argc, argv, &json);
+
+	if (json && status != EXIT_OK && status != EXIT_PIPE) {
+		printf("{\n  \"error\": ");
+		tool_json_str(tool_last_error());
+		printf(",\n  \"exit_status\": %d\n}\n", status);
+		fflush(stdout);
+	}
+	return status;
+}
+
+static int run(int argc, char **argv, int *json_p)
 {
 	enum { OPT_SINCE = 256, OPT_FORMAT };
 	static const struct option opts[] = {
@@ -94,48 +113,56 @@ int main(int argc, char **argv)
 		case OPT_SINCE:
 			if (tool_parse_u64(optarg, UINT32_MAX, &since)) {
 				tool_error("bad era '%s' for --written-since", optarg);
-				return EXIT_FAIL;
+				return EXIT_USAGE;
 			}
 			have_since = 1;
 			break;
 		case 'm':
 			use_snap = 1;
 			if (tool_snapshot_option(argc, argv, optarg, &snap))
-				return EXIT_FAIL;
+				return EXIT_USAGE;
 			break;
 		case 'o':
 			out_path = optarg;
 			break;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "json"))
-				json = 1;
-			else if (strcmp(optarg, "xml")) {
+				json = *json_p = 1;
+			else if (!strcmp(optarg, "xml"))
+				json = *json_p = 0;
+			else {
 				tool_error("unknown format '%s' (xml or json)", optarg);
-				return EXIT_FAIL;
+				return EXIT_USAGE;
 			}
 			break;
 		default:
 			usage(stderr);
-			return EXIT_FAIL;
+			if (*json_p) /* getopt said what; the object needs it too */
+				tool_error("bad command line at '%s'", argv[optind - 1]);
+			return EXIT_USAGE;
 		}
 	}
 	if (!have_since) {
 		tool_error("--written-since is required");
 		usage(stderr);
-		return EXIT_FAIL;
+		return EXIT_USAGE;
 	}
 	in = tool_single_input(argc, argv, usage);
 	if (!in)
-		return EXIT_FAIL;
-	if (tool_open_source(&bm, in, use_snap, &snap))
-		return EXIT_FAIL;
+		return EXIT_USAGE;
+	r = tool_open_source(&bm, in, use_snap, &snap);
+	if (r)
+		return r;
 	o.written_since = (uint32_t)since;
 	o.sb_location = snap;
 	fd = tool_open_output(in, out_path);
 	if (fd < 0 || sink_init(&s, fd)) {
 		pd_bm_close(bm);
-		tool_discard_output(out_path);
-		return EXIT_IO;
+		if (fd >= 0) {
+			tool_error("out of memory");
+			tool_discard_output(out_path);
+		}
+		return fd < 0 ? -fd : EXIT_FAIL;
 	}
 	r = json ? write_json(bm, &o, &s, &e) : era_invalidate(bm, &o, &s, &e);
 	pd_bm_close(bm);

@@ -68,28 +68,28 @@ int main(int argc, char **argv)
 		case 'n':
 			if (tool_parse_u64(optarg, ~0ull, &nr) || !nr) {
 				tool_error("bad number of blocks '%s' (1 to %u)", optarg, ERA_MAX_NR_BLOCKS);
-				return EXIT_FAIL;
+				return EXIT_USAGE;
 			}
 			have_nr = 1;
 			break;
 		case 's':
 			if (era_parse_size(optarg, &dev) || !dev) {
 				tool_error("bad device size '%s'", optarg);
-				return EXIT_FAIL;
+				return EXIT_USAGE;
 			}
 			have_dev = 1;
 			break;
 		case 'b':
 			if (era_parse_size(optarg, &bs) || bs % 512 || bs / 512 < 8 || (bs & (bs - 1))) {
 				tool_error("bad block size '%s' (a power of two, at least 8 sectors)", optarg);
-				return EXIT_FAIL;
+				return EXIT_USAGE;
 			}
 			have_bs = 1;
 			break;
 		case 'w':
 			if (tool_parse_u64(optarg, ERA_SIZE_MAX_WRITESETS, &ws)) {
 				tool_error("bad number of writesets '%s' (0 to %u)", optarg, ERA_SIZE_MAX_WRITESETS);
-				return EXIT_FAIL;
+				return EXIT_USAGE;
 			}
 			o.nr_writesets = (uint32_t)ws;
 			break;
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 		case 'u':
 			if (strlen(optarg) != 1 || !strchr("bskmgBSKMG", optarg[0])) {
 				tool_error("unknown unit '%s' (b, s, k, m or g)", optarg);
-				return EXIT_FAIL;
+				return EXIT_USAGE;
 			}
 			switch (optarg[0] | 0x20) {
 			case 'b': unit = 1; break;
@@ -111,30 +111,30 @@ int main(int argc, char **argv)
 			break;
 		default:
 			usage(stderr);
-			return EXIT_FAIL;
+			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		tool_error("unexpected argument '%s'", argv[optind]);
 		usage(stderr);
-		return EXIT_FAIL;
+		return EXIT_USAGE;
 	}
 	if (have_nr == (have_dev || have_bs) || have_dev != have_bs) {
 		tool_error("give either --nr-blocks, or --device-size and --block-size");
 		usage(stderr);
-		return EXIT_FAIL;
+		return EXIT_USAGE;
 	}
 	if (have_dev) {
 		nr = dev / bs + (dev % bs != 0);
 		if (nr > ERA_MAX_NR_BLOCKS) {
 			tool_error("%llu blocks: %s (use a larger block size)", nr, ERA_MAX_NR_BLOCKS_WHY);
-			return EXIT_FAIL;
+			return EXIT_USAGE;
 		}
 	}
 	o.nr_blocks = nr;
 	if (era_metadata_size(&o, &s, &e)) {
 		tool_error("%s", e.msg);
-		return EXIT_FAIL;
+		return EXIT_USAGE;
 	}
 	result = s.total_bytes / unit + (s.total_bytes % unit != 0);
 	printf("%llu\n", (unsigned long long)result);
@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 		if (errno == EPIPE)
 			return EXIT_PIPE;
 		tool_error("standard output: %s", strerror(errno));
-		return EXIT_FAIL;
+		return EXIT_IO;
 	}
 	return EXIT_OK;
 }

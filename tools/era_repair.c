@@ -26,19 +26,26 @@ static void usage(FILE *f)
 struct ctx {
 	const char *in;
 	int quiet;
+	int sb_failed;            /* the input's superblock stopped the repair (said once) */
 };
 
 static void report(void *p, const struct era_report *r)
 {
 	struct ctx *c = p;
+	/* nothing is repaired without a superblock: that one is not skipped */
+	const char *what = r->id == ERA_P_SB ? "" : " (skipped)";
+	char msg[sizeof(r->detail) + 160];
 
+	if (r->id == ERA_P_SB)
+		c->sb_failed = 1;
 	if (c->quiet)
 		return;
+	tool_describe(r, msg, sizeof(msg));
 	if (r->block != PD_NO_BLOCK)
-		fprintf(stderr, "%s: %s: block %llu: %s (skipped)\n", tool_name(), c->in,
-			(unsigned long long)r->block, r->detail);
+		fprintf(stderr, "%s: %s: block %llu: %s%s\n", tool_name(), c->in,
+			(unsigned long long)r->block, msg, what);
 	else
-		fprintf(stderr, "%s: %s: %s (skipped)\n", tool_name(), c->in, r->detail);
+		fprintf(stderr, "%s: %s: %s%s\n", tool_name(), c->in, msg, what);
 }
 
 int main(int argc, char **argv)
@@ -70,7 +77,7 @@ int main(int argc, char **argv)
 	if (pd_bm_open(&bm, c.in, PD_OPEN_RDONLY, PD_BM_DEFAULT_CACHE, &e)) {
 		if (!c.quiet)
 			tool_pd_error(c.in, &e);
-		return EXIT_FAIL;
+		return EXIT_IO;
 	}
 	if (pd_output_open(&dev, out, force ? PD_OUTPUT_FORCE : 0, &e)) {
 		if (!c.quiet)
@@ -83,7 +90,9 @@ int main(int argc, char **argv)
 		r = era_repair_metadata(bm, b, &ro, &res, &e);
 		era_build_free(b);
 	}
-	if (r && !c.quiet) {
+	if (r && c.sb_failed) {
+		/* the input's superblock, reported above */
+	} else if (r && !c.quiet) {
 		if (e.code == PD_E_NOSPC || e.code == PD_E_IO)
 			tool_error("%s: %s", out, e.msg);
 		else
@@ -105,5 +114,5 @@ int main(int argc, char **argv)
 	}
 	pd_bdev_close(&dev);
 	pd_bm_close(bm);
-	return r ? EXIT_FAIL : EXIT_OK;
+	return r ? tool_status_for(e.code) : EXIT_OK;
 }

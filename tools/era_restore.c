@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 	if (fd < 0) {
 		if (!quiet)
 			tool_error("%s: %s", in, strerror(errno));
-		return EXIT_FAIL;
+		return EXIT_IO;
 	}
 	if (pd_output_open(&dev, out, force ? PD_OUTPUT_FORCE : 0, &e)) {
 		if (!quiet)
@@ -92,9 +92,9 @@ int main(int argc, char **argv)
 	r = era_build_open(&b, &dev, &e);
 	if (r) {
 		if (!quiet)
-			tool_error("%s", e.msg);
+			tool_error("%s: %s", out, e.msg);
 		pd_bdev_close(&dev);
-		return EXIT_FAIL;
+		return tool_status_for(e.code);
 	}
 	{
 		struct progress pg = { 0 };
@@ -113,10 +113,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if (r && !quiet) {
-		if (xe.line)
-			tool_error("%s:%lu:%lu: %s", in_name, xe.line, xe.col, xe.msg);
-		else if (xe.code == PD_E_NOSPC || xe.code == PD_E_IO)
+		if (xe.output)
 			tool_error("%s: %s", out, xe.msg);
+		else if (xe.line)
+			tool_error("%s:%lu:%lu: %s", in_name, xe.line, xe.col, xe.msg);
 		else
 			tool_error("%s: %s", in_name, xe.msg);
 	}
@@ -124,5 +124,6 @@ int main(int argc, char **argv)
 	pd_bdev_close(&dev);
 	if (fd != STDIN_FILENO)
 		close(fd);
-	return r ? EXIT_FAIL : EXIT_OK;
+	/* the document's own read failures are I/O too; its content is not */
+	return !r ? EXIT_OK : xe.output || xe.code == PD_E_IO ? EXIT_IO : EXIT_DAMAGE;
 }

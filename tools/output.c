@@ -32,13 +32,13 @@ int tool_open_output(const char *in, const char *path)
 		if (in && !pd_target_of_path(in, &ti) && !pd_target_of_fd(STDOUT_FILENO, &to) &&
 		    pd_target_check(&ti, in, &to, &e)) {
 			tool_error("standard output: %s", e.msg);
-			return -1;
+			return -EXIT_IO;
 		}
 		return STDOUT_FILENO;
 	}
 	if (in && pd_same_target(in, path, &e)) {
 		tool_error("%s: %s", path, e.msg);
-		return -1;
+		return -EXIT_IO;
 	}
 	/* held back while the temporary file's name is being written, so the
 	 * handler never sees half a name */
@@ -54,7 +54,7 @@ int tool_open_output(const char *in, const char *path)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (r) {
 		tool_error("%s: %s", path, e.msg);
-		return -1;
+		return -EXIT_IO;
 	}
 	return output.fd;
 }
@@ -78,11 +78,13 @@ int tool_finish_output(struct sink *s, int fd, const char *out_path, const char 
 		return EXIT_PIPE; /* the reader has gone: stop quietly */
 	}
 	if (r) {
-		if (s->err)
+		if (s->err) {
 			tool_error("%s: %s", name, strerror(s->err));
-		else
+			status = EXIT_IO;
+		} else {
 			tool_pd_error(in, e);
-		status = s->err ? EXIT_IO : EXIT_FAIL;
+			status = tool_status_for(e->code);
+		}
 		tool_discard_output(out_path); /* a previous -o FILE stays as it was */
 	} else if (fd != STDOUT_FILENO) {
 		if (pd_stream_out_commit(&output, &ce)) {

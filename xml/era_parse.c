@@ -68,6 +68,8 @@ static void callback_failed(struct parser *p, int r)
 {
 	fail_at(p, p->e.code ? p->e.code : (r < 0 ? -r : PD_E_INVAL), "%s",
 		p->e.msg[0] ? p->e.msg : "rejected");
+	/* the callbacks build the output: their I/O and space failures are its */
+	p->err->output = p->err->code == PD_E_IO || p->err->code == PD_E_NOSPC;
 }
 
 static int name_is(const struct parser *p, const xmlChar *s, enum name n)

@@ -51,6 +51,7 @@ struct era_xml_error {
 	unsigned long line;       /* 0 when not about a place in the document */
 	unsigned long col;
 	int code;                 /* PD_E_* of a callback's error, PD_E_CORRUPT for XML, PD_E_IO */
+	int output;               /* a write or space failure of the output, not the document's */
 	char msg[320];
 };
 

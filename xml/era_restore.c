@@ -425,6 +425,7 @@ static int restore_parallel(int fd, uint64_t size, struct era_builder *b, uint64
 	if (era_build_commit(b, &e)) {
 		memset(err, 0, sizeof(*err));
 		err->code = e.code;
+		err->output = e.code == PD_E_IO || e.code == PD_E_NOSPC;
 		snprintf(err->msg, sizeof(err->msg), "%s", e.msg);
 		r = -1;
 		goto out;
@@ -493,6 +494,7 @@ int era_xml_restore(int fd, struct era_builder *b, uint64_t *progress, struct er
 	if (era_build_commit(b, &e)) {
 		memset(err, 0, sizeof(*err));
 		err->code = e.code;
+		err->output = e.code == PD_E_IO || e.code == PD_E_NOSPC;
 		snprintf(err->msg, sizeof(err->msg), "%s", e.msg);
 		return -1;
 	}

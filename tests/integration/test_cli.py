@@ -90,7 +90,7 @@ def test_version(tool, opt):
 @pytest.mark.parametrize("tool", ALL_TOOLS)
 def test_unknown_option(tool, tmp_path):
     r = run([need(tool), "--no-such-option", *good_args(tool, tmp_path)])
-    assert r.returncode == 1, r
+    assert r.returncode == 2, r
     assert r.stdout == b""
     assert b"Usage:" in r.stderr or b"usage:" in r.stderr
 
@@ -98,7 +98,7 @@ def test_unknown_option(tool, tmp_path):
 @pytest.mark.parametrize("tool", ALL_TOOLS)
 def test_no_arguments(tool):
     r = run([need(tool)])
-    assert r.returncode == 1, r
+    assert r.returncode == 2, r
     assert r.stdout == b""
     assert r.stderr.strip()
 
@@ -110,7 +110,7 @@ def test_missing_io_option(tool, drop, tmp_path):
     k = args.index(drop)
     del args[k:k + 2]
     r = run([need(tool), *args])
-    assert r.returncode == 1, r
+    assert r.returncode == 2, r
     assert r.stdout == b"" and r.stderr.strip()
 
 
@@ -118,19 +118,19 @@ def test_missing_io_option(tool, drop, tmp_path):
 def test_too_many_arguments(tool, tmp_path):
     args = good_args(tool, tmp_path)
     r = run([need(tool), *args, args[-1]])
-    assert r.returncode == 1, r
+    assert r.returncode == 2, r
     assert r.stdout == b"" and r.stderr.strip()
 
 
 def test_invalidate_needs_written_since(tmp_path):
     r = run([need("era_invalidate"), fixture_image("fresh", tmp_path)])
-    assert r.returncode == 1 and r.stdout == b"" and b"written-since" in r.stderr
+    assert r.returncode == 2 and r.stdout == b"" and b"written-since" in r.stderr
 
 
 @pytest.mark.parametrize("value", ["-1", "abc", "", "4294967296", "1x"])
 def test_invalidate_bad_era(value, tmp_path):
     r = run([need("era_invalidate"), "--written-since", value, fixture_image("fresh", tmp_path)])
-    assert r.returncode == 1 and r.stdout == b"" and r.stderr.strip()
+    assert r.returncode == 2 and r.stdout == b"" and r.stderr.strip()
 
 
 @pytest.mark.parametrize("tool", ALL_TOOLS)
@@ -164,6 +164,13 @@ def make_input(kind, tmp_path):
 
 
 BAD_INPUTS = ["missing", "directory", "empty", "zeros-4k", "zeros-1m", "random", "devnull", "short"]
+# A file that cannot be opened or read is an I/O failure (3); one that can
+# but holds no usable metadata (or XML) is damage (1).
+UNREADABLE = ("missing", "directory", "devnull")  # devnull: a character device, refused
+
+
+def bad_input_status(kind):
+    return 3 if kind in UNREADABLE else 1
 
 
 @pytest.mark.parametrize("kind", BAD_INPUTS)
@@ -174,7 +181,7 @@ def test_bad_metadata_input(tool, kind, tmp_path):
     before = p.read_bytes() if p.is_file() else None
     r = run([exe, *read_args(tool, p, tmp_path)])
     no_crash(r)
-    assert r.returncode == 1, f"exit {r.returncode}: {r.stderr.decode()}"
+    assert r.returncode == bad_input_status(kind), f"exit {r.returncode}: {r.stderr.decode()}"
     assert r.stdout == b"", r.stdout[:200]
     err = r.stderr.decode()
     assert err.strip(), "failed without a message"
@@ -193,7 +200,9 @@ def test_bad_xml_input(kind, tmp_path):
         f.truncate(4 << 20)
     r = run([exe, "-i", p, "-o", out])
     no_crash(r)
-    assert r.returncode == 1, f"exit {r.returncode}: {r.stderr.decode()}"
+    # XML is read from any file: /dev/null is an empty document (damage)
+    want = 1 if kind == "devnull" else bad_input_status(kind)
+    assert r.returncode == want, f"exit {r.returncode}: {r.stderr.decode()}"
     assert r.stdout == b""
     assert r.stderr.strip()
 
@@ -223,7 +232,7 @@ def test_unreadable_input(tool, tmp_path):
             os.chmod(d / "repair-out.meta", 0o666)
         r = run([*prefix, exe, *args])
         no_crash(r)
-        assert r.returncode == 1, r
+        assert r.returncode == 3, r
         assert r.stdout == b""
         assert str(p) in r.stderr.decode() and b"ermission denied" in r.stderr, r.stderr
     finally:

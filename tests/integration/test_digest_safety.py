@@ -301,7 +301,7 @@ def test_invalidate_flags0_newer_era_array(tmp_path):
     assert invalidate(img, 3) == {2, 3, 4, 6}
     c = run_tool("era_check", img)                    # digest-safe: a note, not an error
     assert c.returncode == 0, c.stderr
-    assert b"note: era array: block 2 has era 6, newer than the oldest archived writeset (era 3)" in c.stderr
+    assert b"note: era array: origin block 2 has era 6, newer than the oldest archived writeset (era 3)" in c.stderr
 
 
 # ---- 4. the rescue route: era_dump --repair output always restores ----

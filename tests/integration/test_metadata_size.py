@@ -68,7 +68,7 @@ def test_grows_with_blocks_and_writesets():
 ])
 def test_bad_arguments_fail(args):
     r = run_tool("era_metadata_size", *args)
-    assert r.returncode == 1 and r.stdout == b""
+    assert r.returncode == 2 and r.stdout == b""
     assert r.stderr.startswith(b"era_metadata_size: ")
 
 
@@ -119,7 +119,7 @@ def test_restore_fits_exactly_sized_file(tmp_path, nr_blocks, eras, current):
     # a much smaller file (an eighth, at least 10 blocks) is refused
     small = max(10 * BLOCK, nbytes // 8 // BLOCK * BLOCK)
     r = restore(xml, tmp_path / "small", small)
-    assert r.returncode == 1, "restore fitted in an eighth of the estimate"
+    assert r.returncode == 3, "restore fitted in an eighth of the estimate"
     assert r.stderr
 
 

@@ -513,10 +513,10 @@ def test_restore_refuses_nr_blocks_2_31(tmp_path):
 
 def test_metadata_size_refuses_nr_blocks_2_31():
     r = tool("era_metadata_size", "-n", str(1 << 31))
-    assert r.returncode == 1 and r.stdout == b""
+    assert r.returncode == 2 and r.stdout == b""  # EXIT_USAGE: a bad number
     assert b"2147483648 origin blocks: the kernel refuses 2^31" in r.stderr, r.stderr
     r = tool("era_metadata_size", "-s", "8t", "-b", "4k")
-    assert r.returncode == 1 and b"the kernel refuses 2^31" in r.stderr, r.stderr
+    assert r.returncode == 2 and b"the kernel refuses 2^31" in r.stderr, r.stderr
     # one less is past the kernel's limit, and refused for the space it needs
     r = tool("era_metadata_size", "-n", str((1 << 31) - 1))
-    assert r.returncode == 1 and b"kernel" not in r.stderr and b"can address" in r.stderr, r.stderr
+    assert r.returncode == 2 and b"kernel" not in r.stderr and b"can address" in r.stderr, r.stderr

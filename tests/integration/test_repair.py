@@ -119,5 +119,5 @@ def test_repair_output_too_small(tmp_path):
     src = sample_image("big", tmp_path)
     out = blank(tmp_path / "out.img", 16 * 4096)
     r = repair(src, out)
-    assert r.returncode == 1
+    assert r.returncode == 3
     assert b"needs" in r.stderr

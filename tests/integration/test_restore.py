@@ -250,7 +250,7 @@ def test_failure_leaves_superblock_invalid(tmp_path):
 def test_output_too_small(tmp_path):
     img = blank(tmp_path / "tiny.img", 8192)
     r = restore(sample_xml("small", tmp_path), img)
-    assert r.returncode == 1
+    assert r.returncode == 3
     assert b"needs 45056 bytes" in r.stderr, r.stderr
     assert b"\n" == r.stderr[-1:] and r.stderr.count(b"\n") == 1
     with open(img, "rb") as f:
@@ -263,7 +263,7 @@ def test_output_too_small_for_writesets(tmp_path):
     xml = sample_xml("big", tmp_path)
     img = blank(tmp_path / "small.img", 64 * 4096)
     r = restore(xml, img)
-    assert r.returncode == 1
+    assert r.returncode == 3
     m = re.search(rb"needs (\d+) bytes", r.stderr)
     assert m, r.stderr
     need = int(m.group(1))
@@ -271,7 +271,7 @@ def test_output_too_small_for_writesets(tmp_path):
     assert restore(xml, img2).returncode == 0
     check_clean(img2)
     img3 = blank(tmp_path / "less.img", need - 4096)
-    assert restore(xml, img3).returncode == 1
+    assert restore(xml, img3).returncode == 3
 
 
 def test_output_missing(tmp_path):
@@ -303,7 +303,7 @@ def test_output_with_signature_needs_force(tmp_path):
     r = restore(sample_xml("small", tmp_path), img)
     if r.returncode == 0:
         pytest.skip("libblkid did not recognise the test signature")
-    assert b"--force" in r.stderr, r.stderr
+    assert r.returncode == 3 and b"--force" in r.stderr, r.stderr
     r = restore(sample_xml("small", tmp_path), img, "--force")
     assert r.returncode == 0, r.stderr
     check_clean(img)
@@ -315,7 +315,7 @@ def test_help_version():
     r = run_tool("era_restore", "-V")
     assert r.returncode == 0 and r.stdout
     r = run_tool("era_restore", "-i", "x")
-    assert r.returncode == 1
+    assert r.returncode == 2
 
 
 def random_xml(seed):
