@@ -5,7 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "common.h"
-#include "../libpd/bitset.h"
 #include "../libpd/bm.h"
 #include "../format/cache_inval.h"
 #include "../xml/era_dump.h"
