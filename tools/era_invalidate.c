@@ -147,9 +147,9 @@ static int write_cache(struct pd_bm *bm, const char *cache_path, const struct er
 		sink_printf(s, "{\n  \"written_since\": %u,\n  \"nr_blocks\": %u,\n  \"block_size\": %u,\n"
 			    "  \"next_written_since\": %u,\n  \"cache_metadata_version\": %u,\n"
 			    "  \"era_block_size\": %u,\n  \"mapped\": %llu,\n  \"invalidate\": %llu,\n"
-			    "  \"ranges\": [", o->written_since, co.nr_cblocks, co.cache_block_size,
+			    "  \"reads\": %u,\n  \"ranges\": [", o->written_since, co.nr_cblocks, co.cache_block_size,
 			    info->next_written_since, co.version, info->block_size,
-			    (unsigned long long)co.nr_mapped, (unsigned long long)co.nr_marked);
+			    (unsigned long long)co.nr_mapped, (unsigned long long)co.nr_marked, co.attempts);
 	era_bit_runs(co.marked, co.nr_cblocks, cache_run, &c);
 	if (format == FMT_XML)
 		era_xml_blocks_end(s);
