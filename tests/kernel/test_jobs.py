@@ -6,7 +6,7 @@
   the whole era device reads back as the vendor snapshot; a negative
   control (the same rollback without invalidate_cblocks) reads stale
   blocks.  Variants: era block = cache block, smaller, larger (with cache
-  metadata version 2).
+  metadata version 2), straddling (cache block 1.5 era blocks).
 - Incremental backup (scenarios/backup.sh): the runbook using only
   next_written_since from run to run, a background writer during every
   increment but a quiet last one: the backup equals the device, and each
@@ -77,13 +77,15 @@ def json_ranges(doc):
 
 # ---------------------------------------------------------------- rollback
 
-# (Cache blocks of 192 sectors, straddling the era blocks, hung the guest's
-# writes after the checkpoint once (2026-12-01, not investigated); the
-# straddling ratios are covered on the host, tests/integration.)
+# era-straddling: cache blocks of 192 sectors, so cache and era block
+# boundaries cross.  (Once, on 2026-12-01 under heavy host load, the guest's
+# writes hung for good after the checkpoint with era 64 / cache 192; three
+# later runs of 64/192 and 128/192 passed.  Not investigated.)
 ROLLBACK = [
     pytest.param(dict(EBS=128, CBS=128), marks=FAST, id="era=cache"),
     pytest.param(dict(EBS=64, CBS=256), id="era-smaller"),
     pytest.param(dict(EBS=512, CBS=128, META2=1), id="era-larger-v2"),
+    pytest.param(dict(EBS=128, CBS=192), id="era-straddling"),
 ]
 
 
@@ -95,7 +97,7 @@ def test_rollback(env, kdirs, request):
         ("neg.img", ORIGIN), ("final.img", ORIGIN), ("cmcopy.img", 8 << 20), ("emcopy.img", 8 << 20)])
     log = boot(SCENARIOS / "cache_rollback.sh", d, ["--origin-size", "32M", "--meta-size", "8M"],
                env={"SEED": 1, **env}, extra_bins=static_bin(),
-               drives=[cmeta, cdata, snap, neg, final, cmcopy, emcopy], timeout=600)
+               drives=[cmeta, cdata, snap, neg, final, cmcopy, emcopy], timeout=400)
     (d / "era.log").write_text("\n".join(log) + "\n")
     ebs, cbs = env["EBS"] * 512, env["CBS"] * 512
     since = int(tagged(log, "SINCE")[0])
