@@ -41,7 +41,7 @@ install: all $(B)/libpd.a $(B)/libera.a
 		$(DESTDIR)$(INITRAMFSDIR)/scripts/local-top/era-check
 	$(INSTALL) -m 0755 contrib/dracut/90era-tools/module-setup.sh contrib/dracut/90era-tools/era-check.sh \
 		$(DESTDIR)$(DRACUTDIR)/90era-tools/
-	$(INSTALL) -m 0644 README.md INSTALL doc/api.md $(sort $(wildcard examples/*.c)) \
+	$(INSTALL) -m 0644 README.md INSTALL doc/api.md $(sort $(wildcard examples/*.c examples/*.sh)) \
 		contrib/era-check.conf.example $(DESTDIR)$(DOCDIR)/
 
 # Removes exactly what install wrote, then the directories that are ours.

@@ -351,8 +351,25 @@ def test_kernel_cache_metadata(name, tmp_path):
         version, = struct.unpack_from("<I", f.read(BLOCK), 40)
     assert doc["cache_metadata_version"] == version == (2 if name.endswith("v2") else 1)
     assert doc["invalidate"] == len(guest) and doc["reads"] == 1
-    # needs-check set on the kernel's image: refused
+    # one bit flipped in the kernel's first mapping array block: refused
     img = bytearray(cache.read_bytes())
+    node = struct.unpack_from("<Q", img, 192)[0]
+    for _ in range(8):                            # down the mapping btree to its first leaf
+        flags, = struct.unpack_from("<I", img, node * BLOCK + 4)
+        maxe, = struct.unpack_from("<I", img, node * BLOCK + 20)
+        child, = struct.unpack_from("<Q", img, node * BLOCK + 32 + 8 * maxe)
+        if flags & 2:
+            break
+        node = child
+    assert flags & 2
+    broken = bytearray(img)
+    broken[child * BLOCK + 24 + 8 * 3] ^= 0x10    # entry 3's origin block
+    bad = tmp_path / "broken.cache"
+    bad.write_bytes(bytes(broken))
+    rc, out, err = invalidate("--metadata-snapshot", "--written-since", since, "--cache-metadata", bad,
+                              "--format", "cblocks", era)
+    assert rc == 1 and out == "" and f"block {child}" in err and "checksum" in err
+    # needs-check set on the kernel's image: refused
     struct.pack_into("<I", img, 4, struct.unpack_from("<I", img, 4)[0] | 2)
     sb = bytearray(img[:BLOCK])
     seal(sb, SB_XOR)
