@@ -48,7 +48,7 @@ install: all $(B)/libpd.a $(B)/libera.a
 	sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/systemd/era-check@.service.in \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/era-check@.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/era-check@.service
-	$(INSTALL) -m 0644 README.md INSTALL doc/api.md $(sort $(wildcard examples/*.c)) \
+	$(INSTALL) -m 0644 README.md INSTALL doc/api.md $(sort $(wildcard examples/*.c examples/*.sh)) \
 		contrib/era-check.conf.example $(DESTDIR)$(DOCDIR)/
 
 # Removes exactly what install wrote, then the directories that are ours.

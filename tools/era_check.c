@@ -17,7 +17,8 @@ static void usage(FILE *f)
 		"  -V, --version                    Print version information and exit\n"
 		"      --super-block-only           Only check the superblock\n"
 		"      --ignore-non-fatal-errors    Exit 0 when only non-fatal errors are found\n"
-		"      --format {text|json}         How findings are printed (default text)\n",
+		"      --format {text|json}         How findings are printed (default text)\n"
+		"  -v, --verbose                    Also say how full the metadata device is\n",
 		tool_name());
 }
 
@@ -112,6 +113,7 @@ int main(int argc, char **argv)
 		{ "super-block-only", no_argument, NULL, OPT_SB_ONLY },
 		{ "ignore-non-fatal-errors", no_argument, NULL, OPT_IGNORE_NONFATAL },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ 0 },
 	};
 	struct ctx c = { 0 };
@@ -119,13 +121,13 @@ int main(int argc, char **argv)
 	struct era_check_result res;
 	struct pd_bm *bm;
 	struct pd_err e;
-	int ignore_nonfatal = 0, opt, status;
+	int ignore_nonfatal = 0, verbose = 0, opt, status;
 	char hint_buf[512];
 	const char *hint;
 
 	tool_init(argv[0]);
 	c.json = tool_json_requested(argc, argv);
-	while ((opt = getopt_long(argc, argv, "hqV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hqVv", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			usage(stdout);
@@ -136,6 +138,9 @@ int main(int argc, char **argv)
 		case 'V':
 			tool_version();
 			return EXIT_OK;
+		case 'v':
+			verbose = 1;
+			break;
 		case OPT_SB_ONLY:
 			co.super_block_only = 1;
 			break;
@@ -195,6 +200,11 @@ int main(int argc, char **argv)
 			       "\"metadata_snap\": %llu},\n",
 			       res.sb.nr_blocks, res.sb.current_era, res.sb.data_block_size,
 			       (unsigned long long)res.sb.metadata_snap);
+		/* A full metadata device stops dm-era recording writes: monitoring
+		 * needs used and total (the space map's, as dmsetup status shows). */
+		if (res.sb_ok)
+			printf("  \"metadata_blocks\": {\"used\": %llu, \"total\": %llu},\n",
+			       (unsigned long long)res.sb.sm.nr_allocated, (unsigned long long)res.sb.sm.nr_blocks);
 		if (hint) {
 			printf("  \"next_step\": ");
 			tool_json_str(hint);
@@ -204,6 +214,10 @@ int main(int argc, char **argv)
 		       res.nr[ERA_SEV_FATAL], res.nr[ERA_SEV_NONFATAL], res.nr[ERA_SEV_INFO],
 		       status ? "false" : "true");
 	}
+	if (verbose && !c.json && !c.quiet && res.sb_ok)
+		printf("%s: metadata blocks used %llu of %llu (%.1f%%)\n", c.path,
+		       (unsigned long long)res.sb.sm.nr_allocated, (unsigned long long)res.sb.sm.nr_blocks,
+		       res.sb.sm.nr_blocks ? 100.0 * (double)res.sb.sm.nr_allocated / (double)res.sb.sm.nr_blocks : 0.0);
 	if (fflush(stdout) || ferror(stdout)) {
 		if (errno == EPIPE)
 			return EXIT_PIPE;

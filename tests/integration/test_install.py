@@ -56,7 +56,7 @@ def expected_files():
             "lib/systemd/system/era-check@.service"}
     exp |= {f"usr/share/doc/era-tools/{n}" for n in
             ("README.md", "INSTALL", "api.md", "era-check.conf.example")}
-    exp |= {f"usr/share/doc/era-tools/{p.name}" for p in (REPO / "examples").glob("*.c")}
+    exp |= {f"usr/share/doc/era-tools/{p.name}" for g in ("*.c", "*.sh") for p in (REPO / "examples").glob(g)}
     return exp
 
 

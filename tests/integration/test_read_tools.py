@@ -167,10 +167,14 @@ def test_invalidate_on_snapshot_sees_snapshot_eras(tmp_path):
     img = fixture_image("snap_held", tmp_path)
     snap_dump = run_tool("era_dump", "--logical", "--metadata-snap", img).stdout
     eras = logical_eras(snap_dump)
-    for t in range(0, 6):
+    snap_era = int(re.search(rb'current_era="(\d+)"', snap_dump).group(1))
+    for t in range(0, snap_era + 2):
         r = run_tool("era_invalidate", "--written-since", str(t), "--metadata-snapshot", img)
         assert r.returncode == 0, r.stderr
         assert r.stdout == runs([e >= t for e in eras])
+    # past the snapshot's era + 1: refused (issue 16, exit status 5)
+    r = run_tool("era_invalidate", "--written-since", str(snap_era + 2), "--metadata-snapshot", img)
+    assert r.returncode == 5 and r.stdout == b""
 
 
 def test_dump_to_file_and_refuse_input(tmp_path):

@@ -55,6 +55,7 @@ MODDIR="$KDIR/lib/modules/$KVER/kernel"
 
 MODULES="crypto/crc32c_generic lib/libcrc32c drivers/md/dm-mod drivers/md/dm-bufio
 drivers/md/persistent-data/dm-persistent-data drivers/md/dm-era
+drivers/md/dm-bio-prison drivers/md/dm-cache drivers/md/dm-cache-smq
 drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
 drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/block/virtio_blk"
 
