@@ -11,6 +11,7 @@
 #include "../libpd/sm_build.h"
 #include "../libpd/writer.h"
 #include "era_build.h"
+#include "era_digest.h"
 #include "era_sb.h"
 
 #define MAX_NR_BITS ((1u << 31) - 1) /* the kernel's limit on origin blocks */
@@ -70,6 +71,8 @@ struct era_builder {
 	uint64_t used;            /* blocks used, after commit */
 	uint64_t needed_bytes;
 	struct era_build_stats stats;
+	/* the digest rule's cheap test (era_digest.h), checked at commit */
+	uint32_t ws_min_era, ea_max;
 };
 
 int era_build_open(struct era_builder **out, struct pd_bdev *dev, struct pd_err *e)
@@ -375,6 +378,8 @@ static int write_pending(struct era_builder *b, struct pd_err *e)
 		b->ws = q;
 		b->cap_ws = cap;
 	}
+	if (!b->nr_ws || b->cur_era < b->ws_min_era)
+		b->ws_min_era = b->cur_era;
 	b->ws[b->nr_ws++] = (struct ws_entry){ b->cur_era, b->cur_nr_bits, root };
 	return 0;
 }
@@ -522,6 +527,8 @@ static int fill_gap(struct era_builder *b, uint64_t upto, struct pd_err *e)
 		return fail(b, e, PD_E_INVAL, "era_array: no entry for block %llu",
 			    (unsigned long long)b->ea.next);
 	b->stats.gaps_filled += upto - b->ea.next;
+	if (b->p.gap_era > b->ea_max)
+		b->ea_max = b->p.gap_era;
 	while (b->ea.next < upto)
 		if ((r = eaw_push(&b->ea, v, e))) {
 			b->st = S_FAILED;
@@ -556,6 +563,8 @@ int era_build_era(struct era_builder *b, uint32_t block, uint32_t era, struct pd
 		b->stats.eras_clamped++;
 		era = b->p.current_era;
 	}
+	if (era > b->ea_max)
+		b->ea_max = era;
 	r = eaw_push(&b->ea, htole32(era), e);
 	if (__builtin_expect(r != 0, 0)) {
 		b->st = S_FAILED;
@@ -667,6 +676,7 @@ struct era_build_part {
 	struct part_ws *cur;
 	int started_in_ea;
 	struct eaw ea;
+	uint32_t ea_max;
 };
 
 int era_build_part_new(struct era_builder *b, struct era_build_part **out, struct pd_err *e)
@@ -844,6 +854,8 @@ int era_build_part_era(struct era_build_part *q, uint32_t block, uint32_t era, s
 	}
 	if (__builtin_expect(block >= q->p.nr_blocks || era > q->p.current_era, 0))
 		return part_fail(q, e, PD_E_RANGE, "era entry out of range");
+	if (era > q->ea_max)
+		q->ea_max = era;
 	if (__builtin_expect(eaw_push(&q->ea, htole32(era), e) != 0, 0)) {
 		q->st = S_FAILED;
 		return -PD_E_IO;
@@ -924,7 +936,44 @@ int era_build_join(struct era_builder *b, struct era_build_part *q, struct pd_er
 		}
 		a->next = c->next;
 	}
+	if (q->ea_max > b->ea_max)
+		b->ea_max = q->ea_max;
 	return era_build_era_array_end(b, e);
+}
+
+/* A guard for every writer: metadata whose meaning the kernel's digest
+ * would change is never committed. The cheap test needs nothing; when it
+ * fails, what was written is read back from the device (the superblock is
+ * not yet there) with a digest map of 4 bytes + 1 bit per block. */
+static int check_digest_safe(struct era_builder *b, struct pd_err *e)
+{
+	struct era_writeset_info *ws;
+	struct era_digest_result res;
+	struct pd_bm *bm;
+	int r;
+
+	if (era_digest_cheap_safe(b->nr_ws != 0, b->ws_min_era, b->ea_max))
+		return 0;
+	ws = calloc(b->nr_ws, sizeof(*ws));
+	if (!ws)
+		return fail(b, e, PD_E_NOMEM, "out of memory");
+	for (uint32_t i = 0; i < b->nr_ws; i++)
+		ws[i] = (struct era_writeset_info){ .era = b->ws[i].era, .nr_bits = b->ws[i].nr_bits, .root = b->ws[i].root };
+	r = pd_bm_open(&bm, b->dev->path, PD_OPEN_RDONLY, PD_BM_DEFAULT_CACHE, e);
+	if (!r) {
+		r = era_digest_check_built(bm, b->p.nr_blocks, ws, b->nr_ws, b->ea_root, &res, e);
+		pd_bm_close(bm);
+	}
+	free(ws);
+	if (r)
+		return r;
+	if (res.nr_unsafe) {
+		char msg[sizeof(e->msg)];
+
+		era_digest_describe(&res, msg, sizeof(msg));
+		return fail(b, e, PD_E_INVAL, "%s", msg);
+	}
+	return 0;
 }
 
 int era_build_commit(struct era_builder *b, struct pd_err *e)
@@ -953,6 +1002,8 @@ int era_build_commit(struct era_builder *b, struct pd_err *e)
 		r = pd_writer_flush(&b->w, e);
 	if (!r)
 		r = pd_bdev_sync(b->dev, e);
+	if (!r)
+		r = check_digest_safe(b, e);
 	if (r) {
 		b->st = S_FAILED;
 		return r;

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "era_check.h"
+#include "era_digest.h"
 
 #define MAX_ERA_LISTED 10
 
@@ -78,6 +79,7 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 		       struct pd_err *e)
 {
 	struct check c = { .o = o, .res = res, .oldest_archived = UINT32_MAX };
+	uint64_t nr_unsafe = 0;
 	struct era_visitor v = {
 		.ctx = &c, .superblock = on_sb, .writeset = on_writeset, .era_block = on_era_block,
 		.problem = on_problem,
@@ -96,8 +98,35 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 			 (unsigned long long)(c.nr_future - MAX_ERA_LISTED));
 		on_problem(&c, &rep);
 	}
-	/* era_invalidate trusts this on metadata the kernel wrote (flags 0) */
-	if (!r && c.kernel_written && c.oldest_archived != UINT32_MAX && c.max_era > c.oldest_archived &&
+	/* The digest rule (era_digest.h): the cheap test first; only when it
+	 * fails, a second walk with a per-block map. */
+	if (!r && !era_digest_cheap_safe(c.oldest_archived != UINT32_MAX, c.oldest_archived, c.max_era)) {
+		struct era_digest_result dr;
+
+		r = era_digest_check(bm, ERA_SUPERBLOCK_LOCATION, &dr, e);
+		if (r && e && e->code == PD_E_NOMEM)
+			return r;
+		r = 0; /* damage that stops it was reported by the walk above */
+		nr_unsafe = dr.nr_unsafe;
+		for (uint64_t i = 0; i < dr.nr_unsafe && i < ERA_DIGEST_LISTED; i++) {
+			struct era_report rep = { .id = ERA_P_DIGEST_UNSAFE, .block = PD_NO_BLOCK };
+			snprintf(rep.detail, sizeof(rep.detail),
+				 "era array: block %llu has era %u but the newest writeset marking it is era %u: "
+				 "the kernel will lower it to %u when it digests the writesets on activation "
+				 "(era_repair writes a safe copy)",
+				 (unsigned long long)dr.bad[i].block, dr.bad[i].era, dr.bad[i].newest, dr.bad[i].newest);
+			on_problem(&c, &rep);
+		}
+		if (dr.nr_unsafe > ERA_DIGEST_LISTED) {
+			struct era_report rep = { .id = ERA_P_DIGEST_UNSAFE, .block = PD_NO_BLOCK };
+			snprintf(rep.detail, sizeof(rep.detail),
+				 "era array: %llu more blocks whose era the kernel's digest will lower",
+				 (unsigned long long)(dr.nr_unsafe - ERA_DIGEST_LISTED));
+			on_problem(&c, &rep);
+		}
+	}
+	/* not the kernel's own form, but its digest keeps the meaning */
+	if (!r && !nr_unsafe && c.kernel_written && c.oldest_archived != UINT32_MAX && c.max_era > c.oldest_archived &&
 	    c.max_era <= c.current_era) {
 		struct era_report rep = { .id = ERA_P_ERA_UNDIGESTED, .block = PD_NO_BLOCK };
 		snprintf(rep.detail, sizeof(rep.detail),

@@ -15,9 +15,9 @@ static const struct era_problem_def table[ERA_P_COUNT] = {
 	  "writeset size differs from the device size (the origin was resized)" },
 	{ ERA_P_ERA_ARRAY, "era_array", ERA_SEV_FATAL, "era array is damaged" },
 	{ ERA_P_ERA_FUTURE, "era_future", ERA_SEV_FATAL, "era array holds an era newer than the current era" },
-	{ ERA_P_ERA_UNDIGESTED, "era_undigested", ERA_SEV_NONFATAL,
-	  "era array holds an era newer than the oldest archived writeset (the kernel folds writesets "
-	  "in oldest first, so it never writes this)" },
+	{ ERA_P_ERA_UNDIGESTED, "era_undigested", ERA_SEV_INFO,
+	  "era array holds an era newer than the oldest archived writeset (the kernel's own digest never "
+	  "writes this, but the digest keeps what it means: no block's era is lowered)" },
 	{ ERA_P_SM, "space_map", ERA_SEV_FATAL, "metadata space map is damaged" },
 	{ ERA_P_SM_MISSING, "space_map_missing_ref", ERA_SEV_FATAL,
 	  "space map counts fewer references than the metadata holds" },
@@ -26,6 +26,9 @@ static const struct era_problem_def table[ERA_P_COUNT] = {
 	  "space map nr_allocated disagrees with its bitmaps" },
 	{ ERA_P_SM_NR_FREE, "space_map_nr_free", ERA_SEV_NONFATAL,
 	  "space map index nr_free disagrees with its bitmap" },
+	{ ERA_P_DIGEST_UNSAFE, "digest_unsafe", ERA_SEV_FATAL,
+	  "era array holds an era newer than every archived writeset marking the block: the kernel lowers "
+	  "it when it digests the writesets on activation, and writes are missed (run era_repair)" },
 };
 
 const struct era_problem_def *era_problem_info(enum era_problem_id id)

@@ -26,6 +26,7 @@ enum era_problem_id {
 	ERA_P_SM_LEAK,         /* space map counts more references than exist */
 	ERA_P_SM_NR_ALLOCATED, /* nr_allocated disagrees with the bitmaps */
 	ERA_P_SM_NR_FREE,      /* an index entry's nr_free disagrees with its bitmap */
+	ERA_P_DIGEST_UNSAFE,   /* the kernel's digest would lower an era (era_digest.h) */
 	ERA_P_COUNT
 };
 

@@ -3,12 +3,15 @@
  * subtrees are skipped and reported; era array entries that cannot be read
  * get the current era (so a "written since" query includes them: safe for
  * backups); era values above the current era are clamped to it; a current
- * writeset whose era the writeset tree also holds is merged into it. */
+ * writeset whose era the writeset tree also holds is merged into it; and
+ * archived writesets the kernel's digest would use to lower eras are folded
+ * into the era array (the decisions are era_salvage.h's). */
 #ifndef ERA_REPAIR_H
 #define ERA_REPAIR_H
 #include "../libpd/bm.h"
 #include "era_build.h"
 #include "era_problem.h"
+#include "era_salvage.h"
 
 struct era_repair_opts {
 	/* Each problem found in the input (may be NULL). */
@@ -19,6 +22,7 @@ struct era_repair_opts {
 struct era_repair_result {
 	uint64_t nr_problems;
 	struct era_build_stats stats;
+	struct era_salvage_stats salvage; /* what the salvage decided (era_salvage.h) */
 };
 
 /* Returns 0 when fresh metadata was committed to b's device, or -code with e

@@ -94,6 +94,11 @@ int main(int argc, char **argv)
 				   (unsigned long long)res.stats.eras_clamped);
 		if (res.stats.writesets_merged)
 			tool_error("%s: current writeset merged with the archived one of the same era", out);
+		if (res.salvage.writesets_folded)
+			tool_error("%s: %u archived writesets of eras up to %u folded into the era array "
+				   "(the kernel's digest would have lowered the eras of %llu blocks)", out,
+				   res.salvage.writesets_folded, res.salvage.fold_era,
+				   (unsigned long long)res.salvage.unsafe_blocks);
 	}
 	pd_bdev_close(&dev);
 	pd_bm_close(bm);

@@ -1,6 +1,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../libpd/bitset.h"
+#include <stdio.h>
+#include "../format/era_salvage.h"
 #include "era_dump.h"
 #include "era_emit.h"
 
@@ -117,10 +119,13 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 			uint32_t era = pd_get32((const char *)values + 4 * (off + i));
 
 			if (pd_bit_test(d->any, b)) {
-				/* newest writeset with the bit wins */
+				/* newest writeset with the bit wins, unless the era array
+				 * is newer still (digest-unsafe metadata, which era_check
+				 * reports): the newer era loses no write */
 				for (size_t j = d->nr_ws; j-- > 0;) {
 					if (b < d->ws[j].nr_bits && pd_bit_test(d->ws[j].words, b)) {
-						era = d->ws[j].era;
+						if (d->ws[j].era > era)
+							era = d->ws[j].era;
 						break;
 					}
 				}
@@ -141,6 +146,31 @@ static int on_array_end(void *ctx)
 	return out_status(d);
 }
 
+static void salvage_notes(const struct era_dump_opts *o, const struct era_salvage_stats *st)
+{
+	struct era_report r = { .id = ERA_P_ERA_ARRAY, .block = PD_NO_BLOCK };
+
+	if (st->gaps_filled) {
+		snprintf(r.detail, sizeof(r.detail), "%llu unreadable era array entries dumped as the current era",
+			 (unsigned long long)st->gaps_filled);
+		o->report(o->ctx, &r);
+	}
+	if (st->eras_clamped) {
+		r.id = ERA_P_ERA_FUTURE;
+		snprintf(r.detail, sizeof(r.detail), "%llu era values above the current era dumped as the current era",
+			 (unsigned long long)st->eras_clamped);
+		o->report(o->ctx, &r);
+	}
+	if (st->writesets_folded) {
+		r.id = ERA_P_DIGEST_UNSAFE;
+		snprintf(r.detail, sizeof(r.detail),
+			 "%u writesets of eras up to %u folded into the era array: the kernel's digest would "
+			 "have lowered the eras of %llu blocks", st->writesets_folded, st->fold_era,
+			 (unsigned long long)st->unsafe_blocks);
+		o->report(o->ctx, &r);
+	}
+}
+
 int era_dump(struct pd_bm *bm, const struct era_dump_opts *o, struct sink *out, struct pd_err *e)
 {
 	struct dump d = { .o = o, .out = out, .e = e };
@@ -149,12 +179,21 @@ int era_dump(struct pd_bm *bm, const struct era_dump_opts *o, struct sink *out, 
 		.era_array_begin = on_array_begin, .era_block = on_era_block,
 		.era_array_end = on_array_end, .problem = on_problem,
 	};
-	/* a salvage dump shows bits hidden by damage as written: nothing is lost */
-	struct era_walk_opts wo = { .sb_location = o->sb_location,
-				    .flags = o->repair ? ERA_WALK_LOST_WRITTEN : 0 };
+	struct era_walk_opts wo = { .sb_location = o->sb_location };
 	int r;
 
-	r = era_walk(bm, &wo, &v, e);
+	if (o->repair) {
+		/* era_repair's decisions, so the XML restores to what it would
+		 * write (era_salvage.h): nothing written is lost, and the
+		 * kernel's digest keeps what the output means */
+		struct era_salvage_stats st;
+
+		r = era_salvage_walk(bm, o->sb_location, &v, &st, e);
+		if (!r && o->report)
+			salvage_notes(o, &st);
+	} else {
+		r = era_walk(bm, &wo, &v, e);
+	}
 	if (!r) {
 		era_xml_superblock_end(out);
 		if (sink_flush(out))

@@ -51,33 +51,6 @@ static int want_writeset(void *ctx, const struct era_writeset_info *ws)
 	return ws->era >= ((struct inval *)ctx)->o->written_since;
 }
 
-/* The kernel folds archived writesets into the era array oldest first, so
- * on metadata it wrote (flags 0) no era array entry is newer than the oldest
- * archived writeset (era_check verifies this). When that writeset's era is at
- * most the threshold, the archived writesets (all read) already hold every
- * block the era array could add, and its millions of entries need not be read. */
-static int want_era_array(void *ctx, const struct era_sb *sb, const struct era_writeset_info *ws, size_t nr_ws)
-{
-	struct inval *v = ctx;
-	uint32_t oldest = UINT32_MAX, prev = 0;
-	size_t nr_archived = 0;
-
-	if (sb->flags != 0)
-		return 1; /* restored by a tool: the era array may hold anything */
-	for (size_t i = 0; i < nr_ws; i++) {
-		if (ws[i].current)
-			continue;
-		/* eras ascending without gaps: nothing was skipped */
-		if (nr_archived && ws[i].era != prev + 1)
-			return 1;
-		if (ws[i].era < oldest)
-			oldest = ws[i].era;
-		prev = ws[i].era;
-		nr_archived++;
-	}
-	return !nr_archived || oldest > v->o->written_since;
-}
-
 static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t n)
 {
 	struct inval *v = ctx;
@@ -114,8 +87,13 @@ int era_written_since(struct pd_bm *bm, const struct era_invalidate_opts *o, uin
 {
 	struct inval v = { .o = o, .e = e };
 	struct era_visitor vis = {
+		/* The era array is always read: skipping it is right only when no
+		 * entry is newer than the oldest archived writeset, which kernel-made
+		 * metadata keeps but this image has not been shown to (metadata an
+		 * activated restore or repair wrote need not). Its per-block max
+		 * pre-scan makes reading it cheap. */
 		.ctx = &v, .superblock = on_sb, .writeset = on_writeset, .want_writeset = want_writeset,
-		.want_era_array = want_era_array, .era_block = on_era_block,
+		.era_block = on_era_block,
 		.problem = on_problem,
 	};
 	struct era_walk_opts wo = { .sb_location = o->sb_location };

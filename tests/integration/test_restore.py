@@ -332,8 +332,11 @@ def random_xml(seed):
             out.append('    <bit block="%d" value="%s"/>' % (b, "true" if rnd.random() < density else "false"))
         out.append('  </writeset>')
     out.append('  <era_array>')
+    # no entry newer than the oldest writeset, as the kernel keeps it: XML
+    # whose era the digest would lower is refused (test_digest_safety.py)
+    oldest = current - nr_ws + 1 if nr_ws else current
     for b in range(nr_blocks):
-        out.append('    <era block="%d" era="%d"/>' % (b, rnd.randint(0, current)))
+        out.append('    <era block="%d" era="%d"/>' % (b, min(rnd.randint(0, current), oldest)))
     out.append('  </era_array>')
     out.append('</superblock>')
     return "\n".join(out)

@@ -17,6 +17,7 @@ extern "C" {
 #include "libpd/space_map.h"
 #include "libpd/validator.h"
 #include "format/era_check.h"
+#include "format/era_digest.h"
 #include "format/era_problem.h"
 #include "format/era_sb.h"
 #include "format/era_walk.h"
