@@ -10,7 +10,10 @@
 #   era_dump>), then for each per-mille fraction F of ERA_KILL_FRACS: the
 #   old metadata copied back, the tool started, kill -9 after F/1000 of the
 #   full run's time, era_check on the output:
-#   KILL <F> <delay us> <tool exit> <era_check exit> <md5 of the disk>
+#   KILL <F> <delay us> <tool exit> <era_check exit> <md5 of the disk>;
+#   then one more kill at ERA_KERNEL_FRAC (300) and dmsetup create on what
+#   it left: KERNEL_AFTER_KILL <tool exit> <era_check exit> created <status>
+#   | refused <error>
 # ERA_FAULT=ioerr: for each of ERA_IOERR_CASES ("restore:linear restore:flakey
 #   repair:linear ..."): the output under a dm table, "linear" = its first
 #   4 metadata blocks then the error target, "flakey" = dm-flakey failing
@@ -83,6 +86,22 @@ kill)
         c=$(check_out)
         era_log "KILL $f $delay $rc $c $(disk_md5)"
     done
+    # what the kernel makes of an interrupted output (era_check aside)
+    reset_output
+    $(tool_cmd "$ERA_TOOL" $OUT) > /tmp/tool.out 2>&1 &
+    pid=$!
+    usleep $(( full_us * ${ERA_KERNEL_FRAC:-300} / 1000 ))
+    kill -9 $pid 2>/dev/null
+    wait $pid
+    rc=$?
+    c=$(check_out)
+    ERA_META=$OUT ERA_NAME=afterkill
+    if dmsetup create afterkill --table "$(era_table)" 2>/tmp/create.err; then
+        era_log "KERNEL_AFTER_KILL $rc $c created $(dmsetup status afterkill)"
+        dmsetup remove afterkill || era_fail "dmsetup remove afterkill"
+    else
+        era_log "KERNEL_AFTER_KILL $rc $c refused $(head -n 1 /tmp/create.err)"
+    fi
     ;;
 ioerr)
     sz=$(cat /sys/block/vdc/size)
