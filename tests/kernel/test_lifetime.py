@@ -29,6 +29,7 @@ error_writes): the run fails naming the output, exit status nonzero, and the
 output is left invalid (or, when not one write got through, unchanged).
 """
 import lzma
+import os
 import random
 import re
 import shutil
@@ -347,8 +348,9 @@ def test_lifetime_digest_unsafe_restore(kdirs):
 
 # ------------------------------------------------------------ faults
 
+# ERA_KILL_SEEDS=S1,S2 replays (or adds) kill -9 runs; the seed is in the test id
 KILL_SEEDS_FAST = [1]
-KILL_SEEDS = [2, 3]
+KILL_SEEDS = [int(x) for x in re.split(r"[ ,]+", os.environ.get("ERA_KILL_SEEDS", "2,3")) if x]
 
 
 def faults_boot(out, env, tools, drives, overlay=None, timeout=300):
@@ -381,26 +383,37 @@ def fault_inputs(out):
     assert r.returncode == 0, r.stderr
     r = run([tool("era_restore"), "-i", out / "grown.xml", "-o", old])
     assert r.returncode == 0, r.stderr
+    # the repair input damaged too (era_repair's salvage path writes the output)
+    if not DAMAGE.exists():
+        pytest.fail(f"{DAMAGE} missing: run `make kernel-prereqs`")
+    dmg = out / "input.dmg"
+    shutil.copy(src, dmg)
+    d = run([DAMAGE, dmg, "node-csum"])
+    assert d.returncode == 0, d.stderr
     expect = {}
-    for t, args in (("restore", ["era_restore", "-i", xml]), ("repair", ["era_repair", "-i", src])):
+    for t, args in (("restore", ["era_restore", "-i", xml]), ("repair", ["era_repair", "-i", src]),
+                    ("repair_damaged", ["era_repair", "-i", dmg])):
         img = blank(out / f"expect.{t}.img", nb)
         r = run([tool(args[0]), *args[1:], "-o", img])
         assert r.returncode == 0, r.stderr
         expect[t] = hashlib.md5(run([tool("era_dump"), img]).stdout).hexdigest()
-    return ov, src, old, expect, hashlib.md5(old.read_bytes()).hexdigest()
+    return ov, [src, old, dmg], expect, hashlib.md5(old.read_bytes()).hexdigest()
+
+
+TOOL = {"restore": "era_restore", "repair": "era_repair", "repair_damaged": "era_repair"}
 
 
 def kill_case(t, seed, kdirs, n):
     out = fresh_dir(f"kill-{t}-{seed}", kdirs)
-    ov, src, old, expect, old_md5 = fault_inputs(out)
+    ov, disks, expect, old_md5 = fault_inputs(out)
     outimg = out / "out.img"
-    shutil.copy(old, outimg)
+    shutil.copy(disks[1], outimg)
     rng = random.Random(seed)
     # kill points over the whole run, a few just past its end
     fracs = sorted(rng.randrange(0, 1100) for _ in range(n))
     log = faults_boot(out, {"ERA_FAULT": "kill", "ERA_TOOL": t,
                             "ERA_KILL_FRACS": " ".join(map(str, fracs))},
-                      [f"era_{t}"], [outimg, src, old], overlay=ov, timeout=180 + 10 * n)
+                      [TOOL[t]], [outimg, *disks], overlay=ov, timeout=180 + 10 * n)
     probs = []
     full = [x.split() for x in log if x.startswith("KILL_FULL ")]
     if not full or full[0][2:4] != ["0", "0"] or full[0][5] != expect[t]:
@@ -450,11 +463,12 @@ def kill_case(t, seed, kdirs, n):
 
 @pytest.mark.parametrize("t,seed", [pytest.param(t, s, marks=FAST if (t, s) == ("restore", 1) else (),
                                                  id=f"{t}-seed={s}")
-                                    for t in ("restore", "repair")
+                                    for t in ("restore", "repair", "repair_damaged")
                                     for s in KILL_SEEDS_FAST + KILL_SEEDS])
 def test_kill9_output_refused(t, seed, kdirs):
-    """kill -9 at random points of our static era_restore / era_repair
-    writing onto a guest disk that held other valid metadata: era_check
+    """kill -9 at random points of our static era_restore / era_repair (of
+    a clean and of a damaged input) writing onto a guest disk that held
+    other valid metadata: era_check
     (which runs before activation) refuses every interrupted output, unless
     it is byte for byte the complete one, or the old metadata untouched (the
     kill came before the first write); never a mix."""
@@ -486,11 +500,11 @@ def test_output_io_error_early(kdirs):
 
 def io_error_cases(cases, name, kdirs):
     out = fresh_dir(name, kdirs)
-    ov, src, old, _expect, _old_md5 = fault_inputs(out)
+    ov, disks, _expect, _old_md5 = fault_inputs(out)
     outimg = out / "out.img"
-    shutil.copy(old, outimg)
+    shutil.copy(disks[1], outimg)
     log = faults_boot(out, {"ERA_FAULT": "ioerr", "ERA_IOERR_CASES": " ".join(cases)},
-                      ["era_restore", "era_repair"], [outimg, src, old], overlay=ov)
+                      ["era_restore", "era_repair"], [outimg, *disks], overlay=ov)
     probs, seen = [], 0
     for i, line in enumerate(log):
         if not line.startswith("IOERR "):

@@ -2,10 +2,11 @@
 # writing onto a guest disk, interrupted.
 #   /dev/vdc  the output; /dev/vdd the repair input; /dev/vde a pristine
 #   copy of other valid metadata, copied over /dev/vdc before each run (so
-#   that a run which leaves the old superblock valid is seen);
+#   that a run which leaves the old superblock valid is seen); /dev/vdf the
+#   repair input damaged (tool "repair_damaged");
 #   /in/input.xml (overlay) the restore input, /in/small.xml a small one
 #   (tool "restore_small": the output fails while the input is still read).
-# ERA_FAULT=kill: ERA_TOOL=restore|repair; one full run, timed (KILL_FULL
+# ERA_FAULT=kill: ERA_TOOL=restore|repair|repair_damaged; one full run, timed (KILL_FULL
 #   <centiseconds> <exit> <era_check exit> <md5 of the disk> <md5 of
 #   era_dump>), then for each per-mille fraction F of ERA_KILL_FRACS: the
 #   old metadata copied back, the tool started, kill -9 after F/1000 of the
@@ -25,7 +26,8 @@
 OUT=/dev/vdc
 IN=/dev/vdd
 OLD=/dev/vde
-for d in $OUT $IN $OLD; do era_wait_dev $d; done
+IN_DMG=/dev/vdf
+for d in $OUT $IN $OLD $IN_DMG; do era_wait_dev $d; done
 
 reset_output() {
     dd if=$OLD of=$OUT bs=65536 conv=fsync 2>/dev/null || era_fail "dd $OLD"
@@ -38,6 +40,7 @@ tool_cmd() {
     restore) echo "era_restore -i /in/input.xml -o $2" ;;
     restore_small) echo "era_restore -i /in/small.xml -o $2" ;;
     repair) echo "era_repair -i $IN -o $2" ;;
+    repair_damaged) echo "era_repair -i $IN_DMG -o $2" ;;
     *) era_fail "unknown tool $1" ;;
     esac
 }
