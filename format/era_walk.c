@@ -412,8 +412,7 @@ int era_walk(struct pd_bm *bm, const struct era_walk_opts *opts, const struct er
 	r = 0;
 	if (!(opts->flags & ERA_WALK_NO_WRITESETS) || w.counting)
 		r = walk_writesets(&w, !(opts->flags & ERA_WALK_NO_WRITESETS));
-	if (!r && (!(opts->flags & ERA_WALK_NO_ERA_ARRAY) || w.counting) &&
-	    (w.counting || !v->want_era_array || v->want_era_array(v->ctx, &w.sb, w.ws, w.nr_ws)))
+	if (!r && (!(opts->flags & ERA_WALK_NO_ERA_ARRAY) || w.counting))
 		r = walk_era_array(&w, !(opts->flags & ERA_WALK_NO_ERA_ARRAY));
 	if (!r && w.counting && w.sb.metadata_snap)
 		r = walk_snapshot(&w);

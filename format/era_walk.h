@@ -27,10 +27,6 @@ struct era_visitor {
 	/* Optional filter: return 0 to skip a writeset without reading its
 	 * bitset (ignored when references are being counted). */
 	int (*want_writeset)(void *ctx, const struct era_writeset_info *ws);
-	/* Optional: return 0 to skip the era array, knowing the superblock and
-	 * every writeset (ignored when references are being counted). */
-	int (*want_era_array)(void *ctx, const struct era_sb *sb, const struct era_writeset_info *ws,
-			      size_t nr_ws);
 	int (*era_array_begin)(void *ctx, uint32_t nr_blocks);
 	/* Era array entries [first, first + n) as little-endian le32 values. */
 	int (*era_block)(void *ctx, uint64_t first, const void *values, uint32_t n);
