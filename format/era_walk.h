@@ -6,6 +6,7 @@
 #define ERA_WALK_H
 #include <stdint.h>
 #include "../libpd/bm.h"
+#include "../libpd/refs.h"
 #include "era_problem.h"
 #include "era_sb.h"
 
@@ -33,14 +34,21 @@ struct era_visitor {
 	int (*era_array_end)(void *ctx);
 	/* A problem found. Return 0 to go on past it, negative to stop. */
 	int (*problem)(void *ctx, const struct era_report *r);
+	/* Optional, after superblock(): set *refs to a counter (sized for the
+	 * space map) to have every metadata block the walk reaches counted in
+	 * it, a held metadata snapshot's trees included, whatever the flags
+	 * skip; blocks met before are counted but not read again. Leave it
+	 * NULL not to count. A nonzero return stops the walk. */
+	int (*count_refs)(void *ctx, const struct era_sb *sb, struct pd_refs **refs);
+	/* Optional: the walk stopped on an error (not out of memory) in the
+	 * part `part` (e as returned), whether or not problem() heard of it. */
+	void (*stopped)(void *ctx, enum era_problem_id part, const struct pd_err *e);
 };
 
 enum {
 	ERA_WALK_SB_ONLY = 1 << 0,       /* superblock (and space map root) only */
 	ERA_WALK_NO_WRITESETS = 1 << 1,
 	ERA_WALK_NO_ERA_ARRAY = 1 << 2,
-	ERA_WALK_CHECK_REFS = 1 << 3,    /* count references, compare with the space map,
-	                                    and walk a held metadata snapshot's trees */
 	ERA_WALK_LOST_WRITTEN = 1 << 4,  /* writeset bits that damage hides read as set
 	                                    (salvage: nothing written is lost) */
 };
