@@ -37,8 +37,9 @@ struct era_visitor {
 	/* Optional, after superblock(): set *refs to a counter (sized for the
 	 * space map) to have every metadata block the walk reaches counted in
 	 * it, a held metadata snapshot's trees included, whatever the flags
-	 * skip; blocks met before are counted but not read again. Leave it
-	 * NULL not to count. A nonzero return stops the walk. */
+	 * skip (a btree node met before, in another tree, is counted but not
+	 * walked again). Leave it NULL not to count. A nonzero return stops
+	 * the walk. */
 	int (*count_refs)(void *ctx, const struct era_sb *sb, struct pd_refs **refs);
 	/* Optional: the walk stopped on an error (not out of memory) in the
 	 * part `part` (e as returned), whether or not problem() heard of it. */
