@@ -16,9 +16,8 @@
 #include <string.h>
 
 #include <libpd/bm.h>
-#include <format/era_sb.h>
-#include <xml/era_dump.h>        /* era_metadata_snap */
-#include <xml/era_invalidate.h>  /* era_written_since, era_bit_runs */
+#include <format/era_sb.h>     /* era_metadata_snap */
+#include <format/era_since.h>  /* era_written_since, era_bit_runs */
 
 struct out {
 	uint32_t block_size;     /* sectors per era block */

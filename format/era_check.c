@@ -2,6 +2,7 @@
 #include <string.h>
 #include "era_check.h"
 #include "era_digest.h"
+#include "era_refs.h"
 
 #define MAX_ERA_LISTED 10
 
@@ -14,16 +15,48 @@ struct check {
 	uint32_t max_era;          /* largest era array value */
 	uint64_t max_era_block;
 	uint64_t nr_future;
+	struct pd_bm *bm;
+	struct pd_err *e;
+	struct era_refs refs;      /* references counted, for the space map */
+	uint64_t nr_said;          /* walk and space map problems above notes */
+	int stopped;               /* the walk stopped on an error ... */
+	enum era_problem_id stopped_in; /* ... in this part */
 };
 
+static void tally(struct check *c, const struct era_report *r)
+{
+	c->res->nr[era_problem_info(r->id)->severity]++;
+	if (c->o->report)
+		c->o->report(c->o->ctx, r);
+}
+
+/* What the walk and the space map comparison find. */
 static int on_problem(void *ctx, const struct era_report *r)
 {
 	struct check *c = ctx;
 
-	c->res->nr[era_problem_info(r->id)->severity]++;
-	if (c->o->report)
-		c->o->report(c->o->ctx, r);
+	if (era_problem_info(r->id)->severity != ERA_SEV_INFO)
+		c->nr_said++;
+	tally(c, r);
 	return 0; /* a check goes on to find everything it can */
+}
+
+static int on_count_refs(void *ctx, const struct era_sb *sb, struct pd_refs **refs)
+{
+	struct check *c = ctx;
+	int r = era_refs_init(&c->refs, c->bm, sb, c->e);
+
+	if (!r && c->refs.counting)
+		*refs = &c->refs.refs;
+	return r;
+}
+
+static void on_stopped(void *ctx, enum era_problem_id part, const struct pd_err *e)
+{
+	struct check *c = ctx;
+
+	c->stopped = 1;
+	c->stopped_in = part;
 }
 
 static int on_sb(void *ctx, const struct era_sb *sb)
@@ -69,7 +102,7 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 			struct era_report r = { .id = ERA_P_ERA_FUTURE, .block = PD_NO_BLOCK };
 			snprintf(r.detail, sizeof(r.detail), "era array: origin block %llu has era %u, current era is %u",
 				 (unsigned long long)(first + i), era, c->current_era);
-			on_problem(c, &r);
+			tally(c, &r);
 		}
 	}
 	return 0;
@@ -78,25 +111,40 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct era_check_result *res,
 		       struct pd_err *e)
 {
-	struct check c = { .o = o, .res = res, .oldest_archived = UINT32_MAX };
+	struct check c = { .o = o, .res = res, .oldest_archived = UINT32_MAX, .bm = bm, .e = e };
 	uint64_t nr_unsafe = 0;
 	struct era_visitor v = {
 		.ctx = &c, .superblock = on_sb, .writeset = on_writeset, .era_block = on_era_block,
-		.problem = on_problem,
+		.problem = on_problem, .count_refs = on_count_refs, .stopped = on_stopped,
 	};
 	struct era_walk_opts wo = {
 		.sb_location = ERA_SUPERBLOCK_LOCATION,
-		.flags = o->super_block_only ? ERA_WALK_SB_ONLY : ERA_WALK_CHECK_REFS,
+		.flags = o->super_block_only ? ERA_WALK_SB_ONLY : 0,
 	};
 	int r;
 
 	memset(res, 0, sizeof(*res));
+	c.refs.problem = on_problem;
+	c.refs.ctx = &c;
 	r = era_walk(bm, &wo, &v, e);
+	if (!r && c.refs.counting) {
+		r = era_refs_compare(&c.refs, bm, &res->sb, e);
+		c.stopped = r && r != -PD_E_NOMEM && e && e->code;
+		c.stopped_in = ERA_P_SM;
+	}
+	/* Stopped by damage nothing has said (the visitor never stops the
+	 * walk, so the error is the walk's own): say it, once. */
+	if (r && c.stopped && c.refs.counting && !c.nr_said) {
+		struct era_report rep = { .id = c.stopped_in, .block = e->block };
+		snprintf(rep.detail, sizeof(rep.detail), "%s", e->msg);
+		on_problem(&c, &rep);
+	}
+	era_refs_free(&c.refs);
 	if (c.nr_future > MAX_ERA_LISTED) {
 		struct era_report rep = { .id = ERA_P_ERA_FUTURE, .block = PD_NO_BLOCK };
 		snprintf(rep.detail, sizeof(rep.detail), "era array: %llu more origin blocks with eras after the current era",
 			 (unsigned long long)(c.nr_future - MAX_ERA_LISTED));
-		on_problem(&c, &rep);
+		tally(&c, &rep);
 	}
 	/* The digest rule (era_digest.h): the cheap test first; only when it
 	 * fails, a second walk with a per-block map. */
@@ -115,14 +163,14 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 				 "the kernel will lower it to %u when it digests the writesets on activation "
 				 "(era_repair writes a safe copy)",
 				 (unsigned long long)dr.bad[i].block, dr.bad[i].era, dr.bad[i].newest, dr.bad[i].newest);
-			on_problem(&c, &rep);
+			tally(&c, &rep);
 		}
 		if (dr.nr_unsafe > ERA_DIGEST_LISTED) {
 			struct era_report rep = { .id = ERA_P_DIGEST_UNSAFE, .block = PD_NO_BLOCK };
 			snprintf(rep.detail, sizeof(rep.detail),
 				 "era array: %llu more blocks whose era the kernel's digest will lower",
 				 (unsigned long long)(dr.nr_unsafe - ERA_DIGEST_LISTED));
-			on_problem(&c, &rep);
+			tally(&c, &rep);
 		}
 	}
 	/* not the kernel's own form, but its digest keeps the meaning */
@@ -132,7 +180,7 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 		snprintf(rep.detail, sizeof(rep.detail),
 			 "era array: origin block %llu has era %u, newer than the oldest archived writeset (era %u)",
 			 (unsigned long long)c.max_era_block, c.max_era, c.oldest_archived);
-		on_problem(&c, &rep);
+		tally(&c, &rep);
 	}
 	if (r && !res->sb_ok)
 		return 0; /* the superblock problem was reported */

@@ -1,3 +1,4 @@
+#include <stdarg.h>
 #include <stdio.h>
 #include "era_problem.h"
 
@@ -80,4 +81,16 @@ const char *era_report_structure(const struct era_report *r, char *buf, unsigned
 		return buf;
 	}
 	return era_problem_structure(r->id);
+}
+
+int era_report_to(int (*fn)(void *ctx, const struct era_report *r), void *ctx, enum era_problem_id id,
+		  uint64_t block, const char *fmt, ...)
+{
+	struct era_report r = { .id = id, .block = block };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r.detail, sizeof(r.detail), fmt, ap);
+	va_end(ap);
+	return fn(ctx, &r);
 }

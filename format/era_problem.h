@@ -58,4 +58,9 @@ const char *era_problem_structure(enum era_problem_id id);
 /* "writeset of era N" where the era is known, else the structure: into buf. */
 const char *era_report_structure(const struct era_report *r, char *buf, unsigned size);
 
+/* Hands fn a report of id at block with a printf-formatted detail; returns
+ * what fn returns. */
+int era_report_to(int (*fn)(void *ctx, const struct era_report *r), void *ctx, enum era_problem_id id,
+		  uint64_t block, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 #endif

@@ -1,11 +1,8 @@
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../libpd/bitset.h"
 #include "era_walk.h"
-
-#define MAX_LISTED 10 /* space map mismatches named one by one, per kind */
 
 struct walk {
 	struct pd_bm *bm;
@@ -15,22 +12,14 @@ struct walk {
 	enum era_problem_id phase;   /* what libpd damage is reported as */
 	const struct era_writeset_info *cur_ws; /* the writeset being looked at */
 	uint64_t lost_begin, lost_end;          /* era array entries just lost */
-	uint64_t nr_said;            /* problems above notes reported */
-	struct pd_refs refs;
-	int counting;
+	struct pd_refs *refs;        /* the visitor's counter, or NULL */
 	/* writesets collected from the tree */
 	struct era_writeset_info *ws;
 	size_t nr_ws, cap_ws;
 	uint64_t ws_limit;
 	int ws_overflow;             /* reported; later entries are not collected */
-	/* space map comparison */
-	uint64_t sm_allocated;
-	uint64_t nr_missing, nr_leaked, nr_free_bad;
 	struct pd_err *e;
 };
-
-static int problem(struct walk *w, enum era_problem_id id, uint64_t block, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 
 /* Every problem goes out here, with what the walk knows of where it is. */
 static int say(struct walk *w, struct era_report *r)
@@ -39,23 +28,19 @@ static int say(struct walk *w, struct era_report *r)
 		r->has_era = 1;
 		r->era = w->cur_ws->era;
 	}
-	if (era_problem_info(r->id)->severity != ERA_SEV_INFO)
-		w->nr_said++;
 	if (w->v->problem)
 		return w->v->problem(w->v->ctx, r);
 	return era_problem_info(r->id)->severity == ERA_SEV_INFO ? 0 : -PD_E_CORRUPT;
 }
 
-static int problem(struct walk *w, enum era_problem_id id, uint64_t block, const char *fmt, ...)
+static int say_to(void *ctx, const struct era_report *r)
 {
-	struct era_report r = { .id = id, .block = block };
-	va_list ap;
+	struct era_report rep = *r;
 
-	va_start(ap, fmt);
-	vsnprintf(r.detail, sizeof(r.detail), fmt, ap);
-	va_end(ap);
-	return say(w, &r);
+	return say(ctx, &rep);
 }
+
+#define problem(w, ...) era_report_to(say_to, (w), __VA_ARGS__)
 
 static int damage(void *ctx, const struct pd_err *d)
 {
@@ -124,7 +109,7 @@ static int walk_writesets(struct walk *w, int data)
 {
 	struct pd_btree_walker bw = {
 		.bm = w->bm, .value_size = sizeof(struct era_disk_writeset),
-		.refs = w->counting ? &w->refs : NULL,
+		.refs = w->refs,
 		.leaf = ws_leaf, .damage = damage, .ctx = w,
 	};
 	uint64_t *words = NULL;
@@ -193,7 +178,7 @@ static int walk_writesets(struct walk *w, int data)
 			if (r)
 				goto out;
 		}
-		if (!w->counting && w->v->want_writeset && !w->v->want_writeset(w->v->ctx, ws))
+		if (!w->refs && w->v->want_writeset && !w->v->want_writeset(w->v->ctx, ws))
 			continue;
 		if (need > cap_words) {
 			uint64_t *p = realloc(words, need * 8);
@@ -205,7 +190,7 @@ static int walk_writesets(struct walk *w, int data)
 			cap_words = need;
 		}
 		w->phase = ERA_P_WS_BITSET;
-		r = pd_bitset_load(w->bm, ws->root, ws->nr_bits, words, w->counting ? &w->refs : NULL, damage, w,
+		r = pd_bitset_load(w->bm, ws->root, ws->nr_bits, words, w->refs, damage, w,
 				   (w->o->flags & ERA_WALK_LOST_WRITTEN) ? PD_BITSET_LOST_SET : 0, w->e);
 		if (r)
 			goto out;
@@ -256,7 +241,7 @@ static int walk_era_array(struct walk *w, int data)
 	struct era_state s = { w, data };
 	struct pd_array_walker aw = {
 		.bm = w->bm, .value_size = 4, .nr_entries = w->sb.nr_blocks,
-		.refs = w->counting ? &w->refs : NULL,
+		.refs = w->refs,
 		.block = era_block, .damage = era_damage, .lost = era_lost, .ctx = &s,
 	};
 	int r;
@@ -280,74 +265,6 @@ static int walk_era_array(struct walk *w, int data)
 	return 0;
 }
 
-static int sm_counts(void *ctx, uint64_t first, const uint32_t *counts, uint32_t n, uint32_t nr_free_recorded,
-		     uint64_t bitmap_block)
-{
-	struct walk *w = ctx;
-	uint32_t nr_free = 0;
-	int r;
-
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t b = first + i;
-		uint32_t want = w->refs.count[b];
-
-		if (counts[i])
-			w->sm_allocated++;
-		else
-			nr_free++;
-		if (counts[i] < want) {
-			if (w->nr_missing++ < MAX_LISTED) {
-				r = problem(w, ERA_P_SM_MISSING, b,
-					    "space map: block %llu has reference count %u but %u references",
-					    (unsigned long long)b, counts[i], want);
-				if (r)
-					return r;
-			}
-		} else if (counts[i] > want) {
-			if (w->nr_leaked++ < MAX_LISTED) {
-				r = problem(w, ERA_P_SM_LEAK, b,
-					    want ? "space map: block %llu has reference count %u but %u references"
-						 : "space map: block %llu leaked (reference count %u, nothing refers to it)",
-					    (unsigned long long)b, counts[i], want);
-				if (r)
-					return r;
-			}
-		}
-	}
-	if (!pd_sm_nr_free_valid(nr_free_recorded, n, n - nr_free) && w->nr_free_bad++ < MAX_LISTED)
-		return problem(w, ERA_P_SM_NR_FREE, bitmap_block,
-			       "space map: bitmap for blocks %llu.. has %u free entries, index says %u",
-			       (unsigned long long)first, nr_free + (PD_SM_ENTRIES_PER_BITMAP - n),
-			       nr_free_recorded);
-	return 0;
-}
-
-static int check_space_map(struct walk *w)
-{
-	struct pd_sm_walker sw = {
-		.bm = w->bm, .refs = &w->refs, .counts = sm_counts, .damage = damage, .ctx = w,
-	};
-	int r;
-
-	w->phase = ERA_P_SM;
-	r = pd_sm_walk(&sw, &w->sb.sm, w->e);
-	if (r)
-		return r;
-	if (w->nr_missing > MAX_LISTED &&
-	    (r = problem(w, ERA_P_SM_MISSING, PD_NO_BLOCK, "space map: %llu more blocks with missing references",
-			 (unsigned long long)(w->nr_missing - MAX_LISTED))))
-		return r;
-	if (w->nr_leaked > MAX_LISTED &&
-	    (r = problem(w, ERA_P_SM_LEAK, PD_NO_BLOCK, "space map: %llu more leaked blocks",
-			 (unsigned long long)(w->nr_leaked - MAX_LISTED))))
-		return r;
-	if (w->sm_allocated != w->sb.sm.nr_allocated)
-		return problem(w, ERA_P_SM_NR_ALLOCATED, ERA_SUPERBLOCK_LOCATION,
-			       "space map: nr_allocated is %llu, the bitmaps count %llu",
-			       (unsigned long long)w->sb.sm.nr_allocated, (unsigned long long)w->sm_allocated);
-	return 0;
-}
-
 /* A held metadata snapshot: its superblock and the trees it holds (shared
  * nodes are counted once more but not walked again). */
 static int walk_snapshot(struct walk *w)
@@ -356,7 +273,7 @@ static int walk_snapshot(struct walk *w)
 	struct pd_err d;
 	int r;
 
-	pd_refs_inc(&w->refs, live.metadata_snap);
+	pd_refs_inc(w->refs, live.metadata_snap);
 	r = era_sb_read(w->bm, live.metadata_snap, &w->sb, &d);
 	if (r) {
 		w->sb = live;
@@ -383,7 +300,7 @@ int era_walk(struct pd_bm *bm, const struct era_walk_opts *opts, const struct er
 		struct era_report rep = { .id = opts->sb_location ? ERA_P_SNAP_SB : ERA_P_SB, .block = d.block };
 		snprintf(rep.detail, sizeof(rep.detail), "%s", d.msg);
 		if (v->problem)
-			v->problem(v->ctx, &rep);
+			(v->problem)(v->ctx, &rep); /* the member, not the macro */
 		if (e)
 			*e = d;
 		return r;
@@ -392,39 +309,20 @@ int era_walk(struct pd_bm *bm, const struct era_walk_opts *opts, const struct er
 		return r;
 	if (opts->flags & ERA_WALK_SB_ONLY)
 		return 0;
-	if (opts->flags & ERA_WALK_CHECK_REFS) {
-		uint64_t nr = w.sb.sm.nr_blocks;
-
-		if (nr > pd_bm_nr_blocks(bm) || nr > PD_SM_MAX_BLOCKS) {
-			r = problem(&w, ERA_P_SM, ERA_SUPERBLOCK_LOCATION,
-				    "space map claims %llu blocks, the device has %llu", (unsigned long long)nr,
-				    (unsigned long long)pd_bm_nr_blocks(bm));
-			if (r)
-				return r;
-		} else {
-			r = pd_refs_init(&w.refs, nr, e);
-			if (r)
-				return r;
-			w.counting = 1;
-			pd_refs_inc(&w.refs, ERA_SUPERBLOCK_LOCATION);
-		}
-	}
+	if (v->count_refs && (r = v->count_refs(v->ctx, &w.sb, &w.refs)))
+		return r;
+	if (w.refs)
+		pd_refs_inc(w.refs, ERA_SUPERBLOCK_LOCATION);
 	r = 0;
-	if (!(opts->flags & ERA_WALK_NO_WRITESETS) || w.counting)
+	/* Counting needs every block the metadata reaches, whatever is skipped. */
+	if (!(opts->flags & ERA_WALK_NO_WRITESETS) || w.refs)
 		r = walk_writesets(&w, !(opts->flags & ERA_WALK_NO_WRITESETS));
-	if (!r && (!(opts->flags & ERA_WALK_NO_ERA_ARRAY) || w.counting) &&
-	    (w.counting || !v->want_era_array || v->want_era_array(v->ctx, &w.sb, w.ws, w.nr_ws)))
+	if (!r && (!(opts->flags & ERA_WALK_NO_ERA_ARRAY) || w.refs))
 		r = walk_era_array(&w, !(opts->flags & ERA_WALK_NO_ERA_ARRAY));
-	if (!r && w.counting && w.sb.metadata_snap)
+	if (!r && w.refs && w.sb.metadata_snap)
 		r = walk_snapshot(&w);
-	if (!r && w.counting)
-		r = check_space_map(&w);
-	/* A check stopped by damage it has not said (its visitor never stops
-	 * it, so the error is the walk's own): say it, once. */
-	if (r && r != -PD_E_NOMEM && w.counting && !w.nr_said && e && e->code)
-		problem(&w, w.phase, e->block, "%s", e->msg);
+	if (r && r != -PD_E_NOMEM && v->stopped && e && e->code)
+		v->stopped(v->ctx, w.phase, e);
 	free(w.ws);
-	if (w.counting)
-		pd_refs_free(&w.refs);
 	return r;
 }

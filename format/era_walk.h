@@ -6,6 +6,7 @@
 #define ERA_WALK_H
 #include <stdint.h>
 #include "../libpd/bm.h"
+#include "../libpd/refs.h"
 #include "era_problem.h"
 #include "era_sb.h"
 
@@ -27,24 +28,28 @@ struct era_visitor {
 	/* Optional filter: return 0 to skip a writeset without reading its
 	 * bitset (ignored when references are being counted). */
 	int (*want_writeset)(void *ctx, const struct era_writeset_info *ws);
-	/* Optional: return 0 to skip the era array, knowing the superblock and
-	 * every writeset (ignored when references are being counted). */
-	int (*want_era_array)(void *ctx, const struct era_sb *sb, const struct era_writeset_info *ws,
-			      size_t nr_ws);
 	int (*era_array_begin)(void *ctx, uint32_t nr_blocks);
 	/* Era array entries [first, first + n) as little-endian le32 values. */
 	int (*era_block)(void *ctx, uint64_t first, const void *values, uint32_t n);
 	int (*era_array_end)(void *ctx);
 	/* A problem found. Return 0 to go on past it, negative to stop. */
 	int (*problem)(void *ctx, const struct era_report *r);
+	/* Optional, after superblock(): set *refs to a counter (sized for the
+	 * space map) to have every metadata block the walk reaches counted in
+	 * it, a held metadata snapshot's trees included, whatever the flags
+	 * skip (a btree node met before, in another tree, is counted but not
+	 * walked again). Leave it NULL not to count. A nonzero return stops
+	 * the walk. */
+	int (*count_refs)(void *ctx, const struct era_sb *sb, struct pd_refs **refs);
+	/* Optional: the walk stopped on an error (not out of memory) in the
+	 * part `part` (e as returned), whether or not problem() heard of it. */
+	void (*stopped)(void *ctx, enum era_problem_id part, const struct pd_err *e);
 };
 
 enum {
 	ERA_WALK_SB_ONLY = 1 << 0,       /* superblock (and space map root) only */
 	ERA_WALK_NO_WRITESETS = 1 << 1,
 	ERA_WALK_NO_ERA_ARRAY = 1 << 2,
-	ERA_WALK_CHECK_REFS = 1 << 3,    /* count references, compare with the space map,
-	                                    and walk a held metadata snapshot's trees */
 	ERA_WALK_LOST_WRITTEN = 1 << 4,  /* writeset bits that damage hides read as set
 	                                    (salvage: nothing written is lost) */
 };

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "../libpd/bm.h"
 #include "../format/cache_inval.h"
+#include "../format/era_since.h"
 #include "../xml/era_dump.h"
 #include "../xml/era_emit.h"
 #include "../xml/era_invalidate.h"

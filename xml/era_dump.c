@@ -1,26 +1,17 @@
 #include <stdlib.h>
 #include <string.h>
-#include "../libpd/bitset.h"
 #include <stdio.h>
+#include "../format/era_logical.h"
 #include "../format/era_salvage.h"
 #include "era_dump.h"
 #include "era_emit.h"
-
-struct kept_ws {
-	uint32_t era;
-	uint32_t nr_bits;
-	uint64_t *words;
-};
 
 struct dump {
 	const struct era_dump_opts *o;
 	struct sink *out;
 	struct era_sb sb;
 	struct pd_err *e;
-	/* --logical: the writesets, oldest first, and which blocks any sets */
-	struct kept_ws *ws;
-	size_t nr_ws;
-	uint64_t *any;
+	struct era_logical logical;  /* --logical: the writesets folded in */
 	uint32_t eras[1024];
 };
 
@@ -47,19 +38,14 @@ static int on_sb(void *ctx, const struct era_sb *sb)
 
 	d->sb = *sb;
 	era_xml_superblock_begin(d->out, sb->data_block_size, sb->nr_blocks, sb->current_era);
-	if (d->o->logical) {
-		d->any = calloc(pd_bitset_words(sb->nr_blocks) + 1, 8);
-		if (!d->any)
-			return pd_fail(d->e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
-	}
+	if (d->o->logical && era_logical_init(&d->logical, sb->nr_blocks, d->e))
+		return -PD_E_NOMEM;
 	return out_status(d);
 }
 
 static int on_writeset(void *ctx, const struct era_writeset_info *ws, const uint64_t *words)
 {
 	struct dump *d = ctx;
-	struct kept_ws *k, *p;
-	uint64_t n, nw;
 
 	if (d->o->progress)
 		d->o->progress(d->o->ctx, "writesets", 0, 0);
@@ -68,26 +54,7 @@ static int on_writeset(void *ctx, const struct era_writeset_info *ws, const uint
 			return out_status(d);
 		return 0;
 	}
-	/* Keep only the bits that fall inside the device. */
-	n = ws->nr_bits < d->sb.nr_blocks ? ws->nr_bits : d->sb.nr_blocks;
-	nw = pd_bitset_words(n);
-	p = realloc(d->ws, (d->nr_ws + 1) * sizeof(*p));
-	if (!p)
-		return pd_fail(d->e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
-	d->ws = p;
-	k = &d->ws[d->nr_ws];
-	k->era = ws->era;
-	k->nr_bits = (uint32_t)n;
-	k->words = malloc(nw ? nw * 8 : 8);
-	if (!k->words)
-		return pd_fail(d->e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
-	memcpy(k->words, words, nw * 8);
-	if (n & 63)
-		k->words[nw - 1] &= (1ull << (n & 63)) - 1;
-	for (uint64_t i = 0; i < nw; i++)
-		d->any[i] |= k->words[i];
-	d->nr_ws++;
-	return 0;
+	return era_logical_add(&d->logical, ws, words, d->e);
 }
 
 static int on_array_begin(void *ctx, uint32_t nr_blocks)
@@ -114,24 +81,7 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 	for (uint32_t off = 0; off < n; off += 1024) {
 		uint32_t m = n - off < 1024 ? n - off : 1024;
 
-		for (uint32_t i = 0; i < m; i++) {
-			uint64_t b = first + off + i;
-			uint32_t era = pd_get32((const char *)values + 4 * (off + i));
-
-			if (pd_bit_test(d->any, b)) {
-				/* newest writeset with the bit wins, unless the era array
-				 * is newer still (digest-unsafe metadata, which era_check
-				 * reports): the newer era loses no write */
-				for (size_t j = d->nr_ws; j-- > 0;) {
-					if (b < d->ws[j].nr_bits && pd_bit_test(d->ws[j].words, b)) {
-						if (d->ws[j].era > era)
-							era = d->ws[j].era;
-						break;
-					}
-				}
-			}
-			d->eras[i] = era;
-		}
+		era_logical_eras(&d->logical, first + off, (const char *)values + 4 * off, m, d->eras);
 		if (era_xml_eras(d->out, first + off, d->eras, m))
 			return out_status(d);
 	}
@@ -201,9 +151,6 @@ int era_dump(struct pd_bm *bm, const struct era_dump_opts *o, struct sink *out, 
 	} else if (!out->err) {
 		sink_flush(out); /* what was dumped, without closing tags */
 	}
-	for (size_t i = 0; i < d.nr_ws; i++)
-		free(d.ws[i].words);
-	free(d.ws);
-	free(d.any);
+	era_logical_free(&d.logical);
 	return r;
 }

@@ -22,10 +22,11 @@ extern "C" {
 #include "format/era_check.h"
 #include "format/era_digest.h"
 #include "format/era_problem.h"
+#include "format/era_logical.h"
 #include "format/era_sb.h"
+#include "format/era_since.h"
 #include "format/era_walk.h"
 #include "xml/era_emit.h"
-#include "xml/era_invalidate.h"
 #include "xml/sink.h"
 }
 #endif
