@@ -11,9 +11,29 @@
 
 #define CHUNK (64u * 1024u)
 #define PIECE_CHUNK (256u * 1024u)
-#define SPLIT_PI "era-split"
+/* Bounds that keep libxml2's push parser linear on any input (it rescans
+ * an unfinished start tag, comment or text run on every chunk, and checks
+ * attribute names pairwise). Input is handed over in pieces that end at
+ * multiples of FEED bytes of the document (and at the cut of a parallel
+ * parse), so what is refused does not depend on how reads return: after
+ * each piece, at most PENDING_MAX bytes may wait unparsed (a markup or
+ * text run longer than PENDING_MAX + FEED is always refused, one shorter
+ * than PENDING_MAX never; an era XML line is ~40 bytes). Between two '<'
+ * (comments and processing instructions aside) at most EQ_MAX '=': an
+ * element has at most 4 attributes. */
+#define FEED CHUNK
+#define PENDING_MAX (64u * 1024u)
+#define EQ_MAX 16u
 
 enum state { ST_TOP, ST_SB, ST_WS, ST_EA, ST_LEAF, ST_DONE };
+
+/* The byte scanner in front of the parser (see EQ_MAX). */
+enum lex_state { L_SEG, L_LT, L_BANG, L_BANG_D, L_COMMENT, L_PI };
+struct lex {
+	enum lex_state st;
+	unsigned run;             /* L_COMMENT: '-' just seen; L_PI: '?' just seen */
+	uint64_t eq;              /* '=' since the last '<' */
+};
 
 enum name {
 	N_SUPERBLOCK, N_WRITESET, N_BIT, N_MARKED, N_ERA_ARRAY, N_ERA,
@@ -37,9 +57,8 @@ struct parser {
 	enum state leaf_parent;           /* where an empty element returns to */
 	int seen_era_array;
 	int kind;                         /* 0, ERA_XML_FIRST or ERA_XML_SECOND */
-	int at_cut;                       /* FIRST: the marker is passed */
-	enum state cut_state;             /* FIRST: the state at the marker */
 	int continue_pending;             /* SECOND: the next writeset/era_array is the one open at the cut */
+	struct lex lex;
 	int *stop;
 	int failed;
 	struct pd_err e;
@@ -177,7 +196,7 @@ static void start_el(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 
 	if (p->failed)
 		return;
-	if (prefix || p->at_cut)
+	if (prefix)
 		goto unexpected;
 	/* the hot elements first */
 	if (p->st == ST_EA && localname == p->iname[N_ERA]) {
@@ -334,16 +353,6 @@ static void end_el(void *ctx, const xmlChar *localname, const xmlChar *prefix, c
 
 	if (p->failed)
 		return;
-	if (p->at_cut) {
-		/* FIRST: the generated end tags of what is open at the cut */
-		if (p->st == ST_WS || p->st == ST_EA)
-			p->st = ST_SB;
-		else if (p->st == ST_SB)
-			p->st = ST_DONE;
-		else
-			fail_at(p, PD_E_CORRUPT, "bad cut");
-		return;
-	}
 	/* libxml2 has checked that the end tag matches its start tag */
 	switch (p->st) {
 	case ST_LEAF:
@@ -396,23 +405,6 @@ static void cdata(void *ctx, const xmlChar *ch, int len)
 	fail_at(p, PD_E_CORRUPT, "unexpected CDATA section %s", state_place(p->st));
 }
 
-static void proc_instr(void *ctx, const xmlChar *target, const xmlChar *data)
-{
-	struct parser *p = ctx;
-	(void)data;
-
-	if (p->failed || p->kind != ERA_XML_FIRST || strcmp((const char *)target, SPLIT_PI))
-		return;
-	/* the marker at the cut: a second one, or one found elsewhere than in
-	 * the content of a writeset or the era array, fails the piece */
-	if (p->at_cut || (p->st != ST_WS && p->st != ST_EA)) {
-		fail_at(p, PD_E_CORRUPT, "bad cut");
-		return;
-	}
-	p->at_cut = 1;
-	p->cut_state = p->st;
-}
-
 static void internal_subset(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
 {
 	struct parser *p = ctx;
@@ -455,7 +447,6 @@ static int setup(struct parser *p, const struct era_xml_events *ev, struct era_x
 	sax->characters = characters;
 	sax->cdataBlock = cdata;
 	sax->internalSubset = internal_subset;
-	sax->processingInstruction = proc_instr;
 	sax->serror = xml_error;
 	p->ctxt = xmlCreatePushParserCtxt(sax, p, NULL, 0, NULL);
 	if (!p->ctxt) {
@@ -463,7 +454,8 @@ static int setup(struct parser *p, const struct era_xml_events *ev, struct era_x
 		snprintf(err->msg, sizeof(err->msg), "cannot create the XML parser");
 		return -1;
 	}
-	xmlCtxtUseOptions(p->ctxt, XML_PARSE_HUGE | XML_PARSE_NONET | XML_PARSE_NOCDATA);
+	/* no XML_PARSE_HUGE: libxml2's own limits on names, text and lookahead stay */
+	xmlCtxtUseOptions(p->ctxt, XML_PARSE_NONET | XML_PARSE_NOCDATA);
 	for (int i = 0; i < N_COUNT; i++)
 		p->iname[i] = xmlDictLookup(p->ctxt->dict, (const xmlChar *)names[i], -1);
 	return 0;
@@ -501,12 +493,118 @@ static char *chunk_buffer(size_t size, struct era_xml_error *err)
 	return buf;
 }
 
-/* Hands n bytes of input to the parser and counts them for a progress display. */
-static void feed(struct parser *p, const struct era_xml_events *ev, const char *buf, size_t n)
+/* Scans bytes before the parser sees them: n, or where a stretch between
+ * two '<' comes to hold more than EQ_MAX '='. (Not instrumented by the
+ * fuzzers' coverage: it is a per-byte loop that only bounds.) */
+#if defined(__clang__)
+__attribute__((no_sanitize("coverage")))
+#endif
+static size_t lex_scan(struct lex *l, const unsigned char *s, size_t n)
 {
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = s[i];
+
+		switch (l->st) {
+		case L_SEG:
+			/* the hot loop: tags and the blanks between them */
+			for (; i < n && s[i] != '<'; i++)
+				l->eq += s[i] == '=';
+			if (l->eq > EQ_MAX) {
+				/* back to the (EQ_MAX + 1)th: it is in this piece */
+				while (l->eq-- > EQ_MAX)
+					while (s[--i] != '=')
+						;
+				return i;
+			}
+			if (i < n) {
+				l->st = L_LT;
+				l->eq = 0;
+			}
+			continue;
+		case L_LT:
+			if (c == '!') {
+				l->st = L_BANG;
+				continue;
+			}
+			if (c == '?') {
+				l->st = L_PI;
+				l->run = 0;
+				continue;
+			}
+			break;
+		case L_BANG:
+			if (c == '-') {
+				l->st = L_BANG_D;
+				continue;
+			}
+			break;
+		case L_BANG_D:
+			if (c == '-') {
+				l->st = L_COMMENT;
+				l->run = 0;
+				continue;
+			}
+			break;
+		case L_COMMENT:
+			/* ends at the first "-->", as in libxml2 */
+			if (c == '>' && l->run >= 2)
+				l->st = L_SEG;
+			l->run = c == '-' ? l->run + 1 : 0;
+			continue;
+		case L_PI:
+			if (c == '>' && l->run)
+				l->st = L_SEG;
+			l->run = c == '?';
+			continue;
+		}
+		/* the byte after "<", "<!" or "<!-" that makes it a tag */
+		l->st = L_SEG;
+		i--;
+	}
+	return n;
+}
+
+/* Bytes the parser holds unparsed (an unfinished tag, comment or text run). */
+static size_t pending(const struct parser *p)
+{
+	const xmlParserInputPtr in = p->ctxt->input;
+	return in && in->cur && in->end > in->cur ? (size_t)(in->end - in->cur) : 0;
+}
+
+static void feed_one(struct parser *p, const struct era_xml_events *ev, const char *buf, size_t n, uint64_t at)
+{
+	size_t bad = lex_scan(&p->lex, (const unsigned char *)buf, n);
+
+	if (bad < n) {
+		/* the parser has not seen these bytes: name the byte */
+		fail_at(p, PD_E_CORRUPT, "more than %u '=' in one tag at byte %llu (an era XML element has at most 4 attributes)",
+			EQ_MAX, (unsigned long long)(at + bad));
+		p->err->line = p->err->col = 0;
+		return;
+	}
 	xmlParseChunk(p->ctxt, buf, (int)n, 0);
 	if (ev->bytes_read)
 		__atomic_add_fetch(ev->bytes_read, (uint64_t)n, __ATOMIC_RELAXED);
+	if (!p->failed && pending(p) > PENDING_MAX)
+		fail_at(p, PD_E_CORRUPT, "a tag, comment or text run of more than %u bytes (an era XML line has ~40)",
+			PENDING_MAX);
+}
+
+/* Hands n bytes of input, found at byte `at` of the document, to the
+ * parser, in pieces that end at multiples of FEED (see PENDING_MAX), and
+ * counts them for a progress display. */
+static void feed(struct parser *p, const struct era_xml_events *ev, const char *buf, size_t n, uint64_t at)
+{
+	while (n && !p->failed) {
+		size_t k = FEED - (size_t)(at % FEED);
+
+		if (k > n)
+			k = n;
+		feed_one(p, ev, buf, k, at);
+		buf += k;
+		n -= k;
+		at += k;
+	}
 }
 
 int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_error *err)
@@ -514,6 +612,8 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_err
 	struct parser p;
 	xmlSAXHandler sax;
 	char *buf = chunk_buffer(CHUNK, err);
+	uint64_t at = 0;
+	size_t have = 0;
 
 	if (!buf)
 		return -1;
@@ -521,8 +621,10 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_err
 		free(buf);
 		return -1;
 	}
+	/* whole CHUNKs (short reads of pipes gathered): the same pieces
+	 * whatever the input is */
 	while (!p.failed) {
-		ssize_t n = read(fd, buf, CHUNK);
+		ssize_t n = read(fd, buf + have, CHUNK - have);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -531,9 +633,14 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_err
 			snprintf(err->msg, sizeof(err->msg), "read failed: %s", strerror(errno));
 			break;
 		}
+		have += (size_t)n;
+		if (have == CHUNK || (n == 0 && have)) {
+			feed(&p, ev, buf, have, at);
+			at += have;
+			have = 0;
+		}
 		if (n == 0)
 			break;
-		feed(&p, ev, buf, (size_t)n);
 	}
 	free(buf);
 	return finish(&p);
@@ -548,6 +655,26 @@ static void piece_fail(struct parser *p, int code, const char *msg)
 	snprintf(p->err->msg, sizeof(p->err->msg), "%s", msg);
 	if (p->stop)
 		__atomic_store_n(p->stop, 1, __ATOMIC_RELAXED);
+}
+
+/* FIRST, all of its bytes given: is the parser where a cut may be? In the
+ * content of the <writeset> or <era_array> in the <superblock>, with all
+ * markup parsed (only blanks wait: the next byte, the cut's '<', starts a
+ * tag). This is the parser's own state, which no text of the document can
+ * fake; the piece's bytes are the document's, so a single parse of the
+ * whole document is in the same state there. */
+static int at_cut(const struct parser *p)
+{
+	const xmlParserCtxtPtr c = p->ctxt;
+	const xmlParserInputPtr in = c->input;
+
+	if ((p->st != ST_WS && p->st != ST_EA) || c->instate != XML_PARSER_CONTENT || c->inputNr != 1 ||
+	    c->nameNr != 2 || !in || !in->buf || in->buf->encoder || !in->cur)
+		return 0;
+	for (const xmlChar *q = in->cur; q < in->end; q++)
+		if (*q != ' ' && *q != '\t' && *q != '\r' && *q != '\n')
+			return 0;
+	return 1;
 }
 
 int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_events *ev, struct era_xml_error *err)
@@ -567,7 +694,7 @@ int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_eve
 	p.stop = pc->stop;
 	if (pc->kind == ERA_XML_SECOND) {
 		p.continue_pending = 1;
-		xmlParseChunk(p.ctxt, pc->prefix, (int)pc->prefix_len, 0);
+		feed_one(&p, ev, pc->prefix, pc->prefix_len, 0);
 	}
 	while (!p.failed && off < pc->end) {
 		size_t want = pc->end - off < PIECE_CHUNK ? (size_t)(pc->end - off) : PIECE_CHUNK;
@@ -584,24 +711,18 @@ int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_eve
 			piece_fail(&p, PD_E_IO, n < 0 ? strerror(errno) : "short read");
 			break;
 		}
-		feed(&p, ev, buf, (size_t)n);
+		feed(&p, ev, buf, (size_t)n, off);
 		off += (uint64_t)n;
 	}
 	free(buf);
-	if (pc->kind == ERA_XML_FIRST && !p.failed) {
-		static const char pi[] = "<?" SPLIT_PI "?>";
-		xmlParseChunk(p.ctxt, pi, (int)sizeof(pi) - 1, 0);
-		if (!p.failed && !p.at_cut)
+	if (pc->kind == ERA_XML_FIRST) {
+		if (!p.failed && !at_cut(&p))
 			piece_fail(&p, PD_E_CORRUPT, "bad cut");
-		if (!p.failed) {
-			static const char ws_end[] = "</writeset></superblock>", ea_end[] = "</era_array></superblock>";
-			if (p.cut_state == ST_WS)
-				xmlParseChunk(p.ctxt, ws_end, (int)sizeof(ws_end) - 1, 0);
-			else
-				xmlParseChunk(p.ctxt, ea_end, (int)sizeof(ea_end) - 1, 0);
-		}
+		/* not finished: the document goes on in the second piece */
+		xmlFreeParserCtxt(p.ctxt);
+		return p.failed ? -1 : 0;
 	}
-	if (!p.failed && p.kind == ERA_XML_SECOND && p.continue_pending)
+	if (!p.failed && p.continue_pending)
 		piece_fail(&p, PD_E_CORRUPT, "bad cut");
 	return finish(&p);
 }
@@ -654,11 +775,6 @@ int era_xml_parse_mem(const char *buf, size_t len, const struct era_xml_events *
 
 	if (setup(&p, ev, err, &sax))
 		return -1;
-	while (len && !p.failed) {
-		int n = len > CHUNK ? (int)CHUNK : (int)len;
-		xmlParseChunk(p.ctxt, buf, n, 0);
-		buf += n;
-		len -= (size_t)n;
-	}
+	feed(&p, ev, buf, len, 0);
 	return finish(&p);
 }
