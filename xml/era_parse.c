@@ -7,6 +7,9 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "era_parse.h"
 
 #define CHUNK (64u * 1024u)
@@ -499,68 +502,116 @@ static char *chunk_buffer(size_t size, struct era_xml_error *err)
 #if defined(__clang__)
 __attribute__((no_sanitize("coverage")))
 #endif
+#if defined(__SSE2__)
+/* Bits set in a 16-bit mask (no popcnt instruction in the baseline ISA). */
+static inline unsigned pop16(unsigned x)
+{
+	x = x - ((x >> 1) & 0x5555u);
+	x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
+	x = (x + (x >> 4)) & 0x0f0fu;
+	return (x + (x >> 8)) & 0x1fu;
+}
+#endif
+
 static size_t lex_scan(struct lex *l, const unsigned char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned c = s[i];
+	/* in locals: stores through l could alias s */
+	enum lex_state st = l->st;
+	unsigned run = l->run;
+	uint64_t eq = l->eq;
+	size_t i = 0;
 
-		switch (l->st) {
-		case L_SEG:
+	while (i < n) {
+		unsigned c;
+
+		if (st == L_SEG) {
 			/* the hot loop: tags and the blanks between them */
+#if defined(__SSE2__)
+			const __m128i lt = _mm_set1_epi8('<'), is = _mm_set1_epi8('=');
+			for (; i + 16 <= n; i += 16) {
+				__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+				unsigned m_lt = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lt));
+				unsigned m_eq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, is));
+
+				if (m_lt) {
+					unsigned k = (unsigned)__builtin_ctz(m_lt);
+					eq += pop16(m_eq & ((1u << k) - 1));
+					i += k;
+					break;
+				}
+				eq += pop16(m_eq);
+			}
+#endif
 			for (; i < n && s[i] != '<'; i++)
-				l->eq += s[i] == '=';
-			if (l->eq > EQ_MAX) {
+				eq += s[i] == '=';
+			if (eq > EQ_MAX) {
 				/* back to the (EQ_MAX + 1)th: it is in this piece */
-				while (l->eq-- > EQ_MAX)
+				while (eq-- > EQ_MAX)
 					while (s[--i] != '=')
 						;
+				l->st = st;
 				return i;
 			}
 			if (i < n) {
-				l->st = L_LT;
-				l->eq = 0;
+				st = L_LT;
+				eq = 0;
+				i++;
 			}
 			continue;
+		}
+		c = s[i];
+		switch (st) {
 		case L_LT:
 			if (c == '!') {
-				l->st = L_BANG;
+				st = L_BANG;
+				i++;
 				continue;
 			}
 			if (c == '?') {
-				l->st = L_PI;
-				l->run = 0;
+				st = L_PI;
+				run = 0;
+				i++;
 				continue;
 			}
 			break;
 		case L_BANG:
 			if (c == '-') {
-				l->st = L_BANG_D;
+				st = L_BANG_D;
+				i++;
 				continue;
 			}
 			break;
 		case L_BANG_D:
 			if (c == '-') {
-				l->st = L_COMMENT;
-				l->run = 0;
+				st = L_COMMENT;
+				run = 0;
+				i++;
 				continue;
 			}
 			break;
 		case L_COMMENT:
 			/* ends at the first "-->", as in libxml2 */
-			if (c == '>' && l->run >= 2)
-				l->st = L_SEG;
-			l->run = c == '-' ? l->run + 1 : 0;
+			if (c == '>' && run >= 2)
+				st = L_SEG;
+			run = c == '-' ? run + 1 : 0;
+			i++;
 			continue;
 		case L_PI:
-			if (c == '>' && l->run)
-				l->st = L_SEG;
-			l->run = c == '?';
+			if (c == '>' && run)
+				st = L_SEG;
+			run = c == '?';
+			i++;
 			continue;
+		case L_SEG:
+			break;
 		}
-		/* the byte after "<", "<!" or "<!-" that makes it a tag */
-		l->st = L_SEG;
-		i--;
+		/* the byte after "<", "<!" or "<!-" that makes it a tag: scanned
+		 * as part of it */
+		st = L_SEG;
 	}
+	l->st = st;
+	l->run = run;
+	l->eq = eq;
 	return n;
 }
 
