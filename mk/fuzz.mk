@@ -55,7 +55,7 @@ $(FB)/seeds.stamp: $(B)/era_damage bin/era_dump $(wildcard tests/fixtures/*.meta
 	done; \
 	cp tests/oracle/samples/xml/*.xml $(FB)/seeds/fuzz_xml/ 2>/dev/null || true
 	@# the split target: documents with comments, PIs, CDATA, markers, CRLF
-	cp $(FB)/seeds/fuzz_xml/* tests/fuzz/seeds/restore_split/* $(FB)/seeds/fuzz_restore_split/ 2>/dev/null || true
+	@cp $(FB)/seeds/fuzz_xml/* tests/fuzz/seeds/restore_split/* $(FB)/seeds/fuzz_restore_split/ 2>/dev/null || true
 	@touch $@
 
 fuzz-seeds: $(FB)/seeds.stamp

@@ -341,3 +341,34 @@ def test_cut_inside_other_markup(tmp_path, trick):
     assert b"cut at byte %d: failed, redone sequentially" % at in p.stderr, p.stderr
     if s.returncode == 0:
         assert p_img.read_bytes() == s_img.read_bytes()
+
+
+@pytest.mark.parametrize("form", ["lf", "crlf", "decl", "comments", "tabs"])
+def test_cut_kept_in_ordinary_documents(tmp_path, form):
+    """The confirmation costs nothing on ordinary documents: the two
+    threads' work is kept (same image as one thread) whatever the line
+    ends, an XML declaration, comments and PIs around the cut."""
+    n = 3000
+    nl = "\r\n" if form == "crlf" else "\n"
+    ind = "\t" if form == "tabs" else "    "
+    head = '<?xml version="1.0" encoding="UTF-8"?>' + nl if form == "decl" else ""
+    lines = [head + sb(n).rstrip("\n"), '  <writeset era="5" nr_bits="%d">' % n]
+    for b in range(n):
+        if form == "comments" and b % 100 == 0:
+            lines.append(ind + "<!-- <bit block=\"%d\" value=\"true\"/> --><?pi x=1?>" % b)
+        lines.append(ind + '<bit block="%d" value="%s"/>' % (b, "true" if b % 5 == 0 else "false"))
+    lines += ['  </writeset>', '  <era_array>']
+    lines += [ind + '<era block="%d" era="%d"/>' % (b, b % 5) for b in range(n)]
+    lines += ['  </era_array>', '</superblock>']
+    xml = tmp_path / "x.xml"
+    xml.write_bytes((nl.join(lines) + nl).encode())
+    data = xml.read_bytes()
+    s_img = blank(tmp_path / "s.img")
+    assert run_tool("era_restore", "-i", xml, "-o", s_img, env=SEQ).returncode == 0
+    for tag in (b'<bit block="1234" ', b'<era block="2000" '):
+        at = data.index(tag)
+        p_img = blank(tmp_path / "p.img")
+        p = run_tool("era_restore", "-i", xml, "-o", p_img, env=dict(PAR, ERA_RESTORE_CUT_AT=str(at)))
+        assert p.returncode == 0, p.stderr
+        assert b"cut at byte %d: ok" % at in p.stderr, p.stderr
+        assert p_img.read_bytes() == s_img.read_bytes()
