@@ -744,8 +744,12 @@ int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_eve
 	p.kind = pc->kind;
 	p.stop = pc->stop;
 	if (pc->kind == ERA_XML_SECOND) {
+		/* the prefix is not the input's: not counted as read */
+		struct era_xml_events quiet = *ev;
+
+		quiet.bytes_read = NULL;
 		p.continue_pending = 1;
-		feed_one(&p, ev, pc->prefix, pc->prefix_len, 0);
+		feed_one(&p, &quiet, pc->prefix, pc->prefix_len, 0);
 	}
 	while (!p.failed && off < pc->end) {
 		size_t want = pc->end - off < PIECE_CHUNK ? (size_t)(pc->end - off) : PIECE_CHUNK;
