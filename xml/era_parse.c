@@ -24,9 +24,16 @@
  * than PENDING_MAX never; an era XML line is ~40 bytes). Between two '<'
  * (comments and processing instructions aside) at most EQ_MAX '=': an
  * element has at most 4 attributes. */
+#define EQ_MAX 16u
+/* (smaller in the fuzz build, so that small inputs cross many pieces) */
+#ifdef ERA_XML_FEED
+#define FEED ERA_XML_FEED
+#define PENDING_MAX ERA_XML_FEED
+#else
 #define FEED CHUNK
 #define PENDING_MAX (64u * 1024u)
-#define EQ_MAX 16u
+#endif
+_Static_assert(CHUNK % FEED == 0 && PIECE_CHUNK % FEED == 0, "pieces end at multiples of FEED");
 
 enum state { ST_TOP, ST_SB, ST_WS, ST_EA, ST_LEAF, ST_DONE };
 
