@@ -296,6 +296,8 @@ static uint64_t array_blocks(uint64_t n, uint32_t value_size)
 	return blocks + btree_nodes(blocks, pd_node_max_entries(8));
 }
 
+/* Bytes of bitset blocks (values and index) a writeset of nr_bits bits
+ * takes on the output. */
 static uint64_t bitset_bytes(uint32_t nr_bits)
 {
 	return array_blocks(pd_bitset_words(nr_bits), 8) * PD_BLOCK_SIZE;
@@ -384,10 +386,6 @@ static uint64_t held_for(uint32_t nr_bits, uint32_t nr_blocks)
 {
 	return nr_bits < nr_blocks ? nr_bits : nr_blocks;
 }
-
-/* Bytes of bitset blocks (values and index) a writeset of nr_bits bits
- * takes on the output. */
-static uint64_t bitset_bytes(uint32_t nr_bits);
 
 /* Writes the bitset: the held words, then zero words up to nr_bits. */
 static int build_bitset(struct pd_writer *w, const uint64_t *words, uint64_t held, uint64_t nr_bits,
