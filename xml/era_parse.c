@@ -458,8 +458,13 @@ static int setup(struct parser *p, const struct era_xml_events *ev, struct era_x
 	sax->cdataBlock = cdata;
 	sax->internalSubset = internal_subset;
 	sax->serror = xml_error;
+	/* errors libxml2 raises without a parser context (input conversion
+	 * of a declared encoding) go to this thread's structured handler, or
+	 * else are printed: make them this parse's error */
+	xmlSetStructuredErrorFunc(p, xml_error);
 	p->ctxt = xmlCreatePushParserCtxt(sax, p, NULL, 0, NULL);
 	if (!p->ctxt) {
+		xmlSetStructuredErrorFunc(NULL, NULL);
 		err->code = PD_E_NOMEM;
 		snprintf(err->msg, sizeof(err->msg), "cannot create the XML parser");
 		return -1;
@@ -469,6 +474,13 @@ static int setup(struct parser *p, const struct era_xml_events *ev, struct era_x
 	for (int i = 0; i < N_COUNT; i++)
 		p->iname[i] = xmlDictLookup(p->ctxt->dict, (const xmlChar *)names[i], -1);
 	return 0;
+}
+
+/* The parser freed, the thread's error handler back to libxml2's. */
+static void release(struct parser *p)
+{
+	xmlFreeParserCtxt(p->ctxt);
+	xmlSetStructuredErrorFunc(NULL, NULL);
 }
 
 static int finish(struct parser *p)
@@ -486,7 +498,7 @@ static int finish(struct parser *p)
 				 p->st == ST_TOP ? "no <superblock>" : "no </superblock>");
 		}
 	}
-	xmlFreeParserCtxt(p->ctxt);
+	release(p);
 	return p->failed ? -1 : 0;
 }
 
@@ -781,7 +793,7 @@ int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_eve
 		if (!p.failed && !at_cut(&p))
 			piece_fail(&p, PD_E_CORRUPT, "bad cut");
 		/* not finished: the document goes on in the second piece */
-		xmlFreeParserCtxt(p.ctxt);
+		release(&p);
 		return p.failed ? -1 : 0;
 	}
 	if (!p.failed && p.continue_pending)
@@ -824,7 +836,7 @@ size_t era_xml_probe_head(const char *buf, size_t len, struct era_xml_superblock
 	xmlParseChunk(p.ctxt, buf, (int)head, 0);
 	if (p.failed || !pr.got || p.st != ST_SB)
 		head = 0;
-	xmlFreeParserCtxt(p.ctxt);
+	release(&p);
 	if (head)
 		*sb = pr.sb;
 	return head;

@@ -422,3 +422,18 @@ def test_every_cut_matches_single_thread(tmp_path, nl):
         redone += b"redone sequentially" in p.stderr
     # most lines are real cuts; the ones inside comments and PIs are not
     assert kept > 100 and redone > 20, (kept, redone)
+
+
+def test_conversion_error_is_one_line(tmp_path):
+    """A declared encoding the bytes do not follow: libxml2 raises that
+    without a parser context; it is the restore's one error line, never
+    libxml2's own lines on stderr."""
+    xml = tmp_path / "e.xml"
+    xml.write_bytes(b'<?xml version="1.0" encoding="UTF-7"?>\n' + sb(16).encode() +
+                    b"<!-- \xbf\xff\xff\xff -->\n" + era_array(16).encode() + b"</superblock>\n")
+    for env in (SEQ, dict(PAR)):
+        r = run_tool("era_restore", "-i", xml, "-o", blank(tmp_path / "o.img"), env=env)
+        assert r.returncode == 1
+        err = re.sub(DEBUG_RE, b"", r.stderr)
+        assert re.fullmatch(rb"era_restore: [^\n]*e\.xml: input conversion failed due to input error, "
+                            rb"bytes 0xBF 0xFF 0xFF 0xFF\n", err), err
