@@ -16,6 +16,10 @@
 
 #define EA_PER 1018u                /* era array entries per block */
 #define EA_BATCH 32u                /* era array blocks per write */
+/* What the second part of a parallel build may hold in writeset bitmaps
+ * beyond two whole ones (of nr_blocks bits): more and it fails, and the
+ * build is redone in one thread, which holds one at a time. */
+#define PART_SLACK_BYTES (32ull << 20)
 _Static_assert((PD_BLOCK_SIZE - sizeof(struct pd_disk_array_header)) / 4 == EA_PER, "era array block");
 
 /* Writes era array blocks straight to their fixed places, block 1 + index,
@@ -62,6 +66,7 @@ struct era_builder {
 	uint32_t given_nr_bits;      /* nr_bits of the latest writeset_begin (a merge keeps the larger cur) */
 	uint64_t *bits;
 	uint64_t cap_words;
+	uint64_t held_bits;       /* bits [0, held_bits) are in bits; the rest are clear */
 	uint64_t next_bit;        /* bits must ascend */
 	int seen_era_array;
 	/* era array */
@@ -294,6 +299,13 @@ static uint64_t array_blocks(uint64_t n, uint32_t value_size)
 	return blocks + btree_nodes(blocks, pd_node_max_entries(8));
 }
 
+/* Bytes of bitset blocks (values and index) a writeset of nr_bits bits
+ * takes on the output. */
+static uint64_t bitset_bytes(uint32_t nr_bits)
+{
+	return array_blocks(pd_bitset_words(nr_bits), 8) * PD_BLOCK_SIZE;
+}
+
 uint64_t era_build_min_bytes(uint32_t nr_blocks)
 {
 	/* superblock, writeset tree leaf, era array */
@@ -359,6 +371,77 @@ int era_build_begin(struct era_builder *b, const struct era_build_params *p, str
 	return 0;
 }
 
+/* Bits [begin, end) set in w. */
+static void set_range(uint64_t *w, uint64_t begin, uint64_t end)
+{
+	uint64_t i = begin;
+
+	for (; i < end && (i & 63); i++)
+		pd_bit_set(w, i);
+	for (; i + 64 <= end; i += 64)
+		w[i >> 6] = ~0ull;
+	for (; i < end; i++)
+		pd_bit_set(w, i);
+}
+
+/* The bitmap of a writeset of nr_bits bits, of which the first `held` are
+ * in memory (words) and the rest are clear: only the origin's blocks are
+ * held unless a bit past them is set (a writeset from before a shrink). */
+static uint64_t held_for(uint32_t nr_bits, uint32_t nr_blocks)
+{
+	return nr_bits < nr_blocks ? nr_bits : nr_blocks;
+}
+
+/* Writes the bitset: the held words, then zero words up to nr_bits. */
+static int build_bitset(struct pd_writer *w, const uint64_t *words, uint64_t held, uint64_t nr_bits,
+			uint64_t *root, struct pd_err *e)
+{
+	static const uint64_t zero;
+	struct pd_array_builder a;
+	uint64_t n_held = pd_bitset_words(held), n = pd_bitset_words(nr_bits);
+	uint64_t buf[509];
+	int r;
+
+	if (held == nr_bits)
+		return pd_bitset_build(w, words, nr_bits, root, e);
+	r = pd_array_builder_init(&a, w, 8, e);
+	for (uint64_t i = 0; !r && i < n_held;) {
+		uint64_t k = n_held - i < 509 ? n_held - i : 509;
+		for (uint64_t j = 0; j < k; j++)
+			buf[j] = htole64(words[i + j]);
+		r = pd_array_builder_push(&a, buf, k, e);
+		i += k;
+	}
+	if (!r && n > n_held)
+		r = pd_array_builder_fill(&a, &zero, n - n_held, e);
+	if (r) {
+		pd_array_builder_free(&a);
+		return r;
+	}
+	return pd_array_builder_finish(&a, root, e);
+}
+
+/* A bit at or past held_bits is set: hold the whole writeset. Returns 1
+ * when the output is already known too small (nothing will be written, so
+ * bits are not kept: the bit is dropped). */
+static int hold_all(struct era_builder *b, struct pd_err *e)
+{
+	uint64_t have = pd_bitset_words(b->held_bits), words = pd_bitset_words(b->cur_nr_bits);
+
+	if (b->w.dry)
+		return 1;
+	if (words > b->cap_words) {
+		uint64_t *q = realloc(b->bits, words * 8);
+		if (!q)
+			return fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", b->cur_nr_bits);
+		b->bits = q;
+		b->cap_words = words;
+	}
+	memset(b->bits + have, 0, (words - have) * 8);
+	b->held_bits = b->cur_nr_bits;
+	return 0;
+}
+
 static int write_pending(struct era_builder *b, struct pd_err *e)
 {
 	uint64_t root;
@@ -367,7 +450,7 @@ static int write_pending(struct era_builder *b, struct pd_err *e)
 	if (!b->pending)
 		return 0;
 	b->pending = 0;
-	r = pd_bitset_build(&b->w, b->bits, b->cur_nr_bits, &root, e);
+	r = build_bitset(&b->w, b->bits, b->held_bits, b->cur_nr_bits, &root, e);
 	if (r) {
 		b->st = S_FAILED;
 		return r;
@@ -398,9 +481,21 @@ int era_build_writeset_begin(struct era_builder *b, uint32_t era, uint32_t nr_bi
 			    b->p.current_era);
 	if (nr_bits > ERA_MAX_NR_BITS)
 		return fail(b, e, PD_E_RANGE, "writeset nr_bits %u is too large (at most %u)", nr_bits, ERA_MAX_NR_BITS);
+	/* before any memory is taken for it: a bitmap the output cannot hold
+	 * is refused (the exact size of a too small output that can is given
+	 * at the commit) */
+	if (bitset_bytes(nr_bits) > b->dev->size_bytes)
+		return fail(b, e, PD_E_NOSPC,
+			    "output too small: writeset era %u of %u bits needs %llu bytes of bitset blocks, the output has %llu",
+			    era, nr_bits, (unsigned long long)bitset_bytes(nr_bits),
+			    (unsigned long long)b->dev->size_bytes);
 	if (b->pending && b->cur_era == era && (b->p.options & ERA_BUILD_MERGE_DUP)) {
-		/* OR this one into the pending writeset */
-		if (nr_bits > b->cur_nr_bits) {
+		/* OR this one into the pending writeset (repair: held whole) */
+		if (b->held_bits < b->cur_nr_bits && (r = hold_all(b, e)) < 0)
+			return r;
+		if (nr_bits > b->cur_nr_bits && b->w.dry) {
+			b->cur_nr_bits = nr_bits;
+		} else if (nr_bits > b->cur_nr_bits) {
 			uint64_t *q = realloc(b->bits, words * 8);
 			if (!q)
 				return fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", nr_bits);
@@ -408,6 +503,7 @@ int era_build_writeset_begin(struct era_builder *b, uint32_t era, uint32_t nr_bi
 			b->bits = q;
 			b->cap_words = words;
 			b->cur_nr_bits = nr_bits;
+			b->held_bits = nr_bits;
 		}
 		b->stats.writesets_merged++;
 		b->given_nr_bits = nr_bits;
@@ -421,9 +517,12 @@ int era_build_writeset_begin(struct era_builder *b, uint32_t era, uint32_t nr_bi
 	for (uint32_t i = 0; i < b->nr_ws; i++)
 		if (b->ws[i].era == era)
 			return fail(b, e, PD_E_INVAL, "writeset for era %u given twice", era);
-	if (words > b->cap_words) {
+	/* a dry run (output too small) only counts blocks: it holds no bits */
+	b->held_bits = b->w.dry ? 0 : held_for(nr_bits, b->p.nr_blocks);
+	words = pd_bitset_words(b->held_bits);
+	if (words > b->cap_words || !b->bits) {
 		free(b->bits);
-		b->bits = malloc(words * 8);
+		b->bits = malloc(words ? words * 8 : 8);
 		if (!b->bits) {
 			b->cap_words = 0;
 			return fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", nr_bits);
@@ -456,10 +555,15 @@ int era_build_writeset_bit(struct era_builder *b, uint32_t block, int value, str
 {
 	if (__builtin_expect(b->st != S_WS, 0))
 		return bad_state(b, e, "bit");
-	if (__builtin_expect(block < b->next_bit || block >= b->cur_nr_bits, 0)) {
+	if (__builtin_expect(block < b->next_bit || block >= b->held_bits, 0)) {
 		int r = check_bit(b, block, value, e);
 		if (r)
 			return r;
+		if (value && block >= b->held_bits && (r = hold_all(b, e))) {
+			if (r < 0)
+				return r;
+			value = 0;
+		}
 	}
 	if (value)
 		pd_bit_set(b->bits, block);
@@ -478,8 +582,11 @@ int era_build_writeset_run(struct era_builder *b, uint32_t begin, uint32_t len, 
 		return 0;
 	if ((r = check_bit(b, begin, 1, e)) || (r = check_bit(b, end - 1, 1, e)))
 		return r;
-	for (uint64_t i = begin; i < end; i++)
-		pd_bit_set(b->bits, i);
+	r = end > b->held_bits ? hold_all(b, e) : 0;
+	if (r < 0)
+		return r;
+	if (!r)
+		set_range(b->bits, begin, end);
 	b->next_bit = end;
 	return 0;
 }
@@ -489,9 +596,15 @@ int era_build_writeset_words(struct era_builder *b, const uint64_t *words, struc
 	/* words holds the bits of the writeset as begun, which a merge into a
 	 * larger one of the same era does not make any longer */
 	uint64_t n = pd_bitset_words(b->given_nr_bits);
+	int r;
 
 	if (b->st != S_WS)
 		return bad_state(b, e, "writeset bits");
+	if (b->held_bits < b->cur_nr_bits && (r = hold_all(b, e))) {
+		if (r < 0)
+			return r;
+		n = 0;
+	}
 	for (uint64_t i = 0; i + 1 < n; i++)
 		b->bits[i] |= words[i];
 	if (n)
@@ -669,6 +782,7 @@ int era_build_era_array_end(struct era_builder *b, struct pd_err *e)
 struct part_ws {
 	uint32_t era, nr_bits;
 	uint64_t *bits;
+	uint64_t held_bits;       /* as the builder's */
 	uint64_t first_bit;       /* UINT64_MAX: no bit given */
 	uint64_t next_bit;
 	int continued;            /* began before the part did */
@@ -684,7 +798,11 @@ struct era_build_part {
 	int started_in_ea;
 	struct eaw ea;
 	uint32_t ea_max;
+	uint64_t held_bytes, max_held_bytes;  /* bitmaps held (until the join) */
 };
+
+/* Takes bytes more of bitmap memory, within the part's bound. */
+static int part_take(struct era_build_part *q, uint64_t bytes, struct pd_err *e);
 
 int era_build_part_new(struct era_builder *b, struct era_build_part **out, struct pd_err *e)
 {
@@ -705,6 +823,7 @@ int era_build_part_new(struct era_builder *b, struct era_build_part **out, struc
 		free(q);
 		return r;
 	}
+	q->max_held_bytes = 2 * 8 * pd_bitset_words(b->p.nr_blocks) + PART_SLACK_BYTES;
 	q->st = S_SB;
 	*out = q;
 	return 0;
@@ -728,14 +847,46 @@ static int part_fail(struct era_build_part *q, struct pd_err *e, int code, const
 	return pd_fail(e, code, PD_NO_BLOCK, "%s", msg);
 }
 
+static int part_take(struct era_build_part *q, uint64_t bytes, struct pd_err *e)
+{
+	if (bytes > q->max_held_bytes - q->held_bytes)
+		return part_fail(q, e, PD_E_NOMEM, "the second part would hold too many writeset bitmaps");
+	q->held_bytes += bytes;
+	return 0;
+}
+
+/* As hold_all() of the builder. */
+static int part_hold_all(struct era_build_part *q, struct part_ws *w, struct pd_err *e)
+{
+	uint64_t have = pd_bitset_words(w->held_bits), words = pd_bitset_words(w->nr_bits);
+	uint64_t *n;
+	int r;
+
+	if (q->ea.dry)
+		return 1;
+	if ((r = part_take(q, (words - have) * 8, e)))
+		return r;
+	n = realloc(w->bits, words * 8);
+	if (!n)
+		return part_fail(q, e, PD_E_NOMEM, "out of memory");
+	memset(n + have, 0, (words - have) * 8);
+	w->bits = n;
+	w->held_bits = w->nr_bits;
+	return 0;
+}
+
 static int part_ws_add(struct era_build_part *q, uint32_t era, uint32_t nr_bits, int continued, struct pd_err *e)
 {
 	struct part_ws *w;
+	uint64_t words;
+	int r;
 
 	if (q->st != S_SB || q->started_in_ea)
 		return part_fail(q, e, PD_E_INVAL, "writeset out of place");
 	if (era > q->p.current_era || nr_bits > ERA_MAX_NR_BITS)
 		return part_fail(q, e, PD_E_RANGE, "writeset out of range");
+	if (bitset_bytes(nr_bits) > q->b->dev->size_bytes)
+		return part_fail(q, e, PD_E_NOSPC, "output too small");
 	for (uint32_t i = 0; i < q->nr_ws; i++)
 		if (q->ws[i].era == era)
 			return part_fail(q, e, PD_E_INVAL, "writeset given twice");
@@ -749,7 +900,11 @@ static int part_ws_add(struct era_build_part *q, uint32_t era, uint32_t nr_bits,
 	}
 	w = &q->ws[q->nr_ws];
 	memset(w, 0, sizeof(*w));
-	w->bits = calloc(pd_bitset_words(nr_bits) ? pd_bitset_words(nr_bits) : 1, 8);
+	w->held_bits = q->ea.dry ? 0 : held_for(nr_bits, q->p.nr_blocks);
+	words = pd_bitset_words(w->held_bits);
+	if ((r = part_take(q, words * 8, e)))
+		return r;
+	w->bits = calloc(words ? words : 1, 8);
 	if (!w->bits)
 		return part_fail(q, e, PD_E_NOMEM, "out of memory");
 	q->nr_ws++;
@@ -789,10 +944,15 @@ int era_build_part_bit(struct era_build_part *q, uint32_t block, int value, stru
 
 	if (__builtin_expect(q->st != S_WS, 0))
 		return part_fail(q, e, PD_E_INVAL, "bit out of place");
-	if (__builtin_expect(block < w->next_bit || block >= w->nr_bits || w->first_bit == UINT64_MAX, 0)) {
+	if (__builtin_expect(block < w->next_bit || block >= w->held_bits || w->first_bit == UINT64_MAX, 0)) {
 		int r = part_check_bit(q, block, value, e);
 		if (r)
 			return r;
+		if (value && block >= w->held_bits && (r = part_hold_all(q, w, e))) {
+			if (r < 0)
+				return r;
+			value = 0;
+		}
 		if (w->first_bit == UINT64_MAX)
 			w->first_bit = block;
 	}
@@ -814,10 +974,13 @@ int era_build_part_run(struct era_build_part *q, uint32_t begin, uint32_t len, s
 		return 0;
 	if ((r = part_check_bit(q, begin, 1, e)) || (r = part_check_bit(q, end - 1, 1, e)))
 		return r;
+	r = end > w->held_bits ? part_hold_all(q, w, e) : 0;
+	if (r < 0)
+		return r;
 	if (w->first_bit == UINT64_MAX)
 		w->first_bit = begin;
-	for (uint64_t i = begin; i < end; i++)
-		pd_bit_set(w->bits, i);
+	if (!r)
+		set_range(w->bits, begin, end);
 	w->next_bit = end;
 	return 0;
 }
@@ -908,7 +1071,9 @@ int era_build_join(struct era_builder *b, struct era_build_part *q, struct pd_er
 		if (!w || !w->continued || b->st != S_WS || !b->pending || b->cur_era != w->era ||
 		    b->cur_nr_bits != w->nr_bits || (w->first_bit != UINT64_MAX && w->first_bit < b->next_bit))
 			return join_fail(b, e, "the parts do not meet in a writeset");
-		n = pd_bitset_words(w->nr_bits);
+		if (w->held_bits > b->held_bits && (r = hold_all(b, e)))
+			return r < 0 ? r : join_fail(b, e, "a dry run holds no bits");
+		n = pd_bitset_words(w->held_bits);
 		for (uint64_t k = 0; k < n; k++)
 			b->bits[k] |= w->bits[k];
 		if (w->first_bit != UINT64_MAX)
@@ -919,7 +1084,9 @@ int era_build_join(struct era_builder *b, struct era_build_part *q, struct pd_er
 			w = &q->ws[i];
 			if ((r = era_build_writeset_begin(b, w->era, w->nr_bits, e)))
 				return r;
-			n = pd_bitset_words(w->nr_bits);
+			if (w->held_bits > b->held_bits && (r = hold_all(b, e)))
+				return r < 0 ? r : join_fail(b, e, "a dry run holds no bits");
+			n = pd_bitset_words(w->held_bits);
 			memcpy(b->bits, w->bits, n * 8);
 			b->next_bit = w->next_bit;
 			if ((r = era_build_writeset_end(b, e)))

@@ -1,9 +1,14 @@
 /* Builds dm-era metadata on a device from a stream of events: the
  * superblock's fields, then writesets (each a bitset), then the era array,
  * then commit. era_restore feeds it from XML, era_repair from a walk of
- * damaged metadata. Memory stays flat: one writeset bitset (nr_bits / 8
- * bytes) at a time (in a parallel build, also those of the second part),
- * and the era array streams into array blocks.
+ * damaged metadata. Memory stays flat: one writeset bitset at a time, of
+ * min(nr_bits, nr_blocks) / 8 bytes (bits past nr_blocks, in a writeset
+ * from before a shrink, are written clear and not held unless one is set;
+ * none when the output is already known too small); a writeset whose
+ * bitset the output cannot hold is refused before any memory is taken.
+ * In a parallel build the second part holds its writesets' bitsets until
+ * the join, up to two of nr_blocks bits plus 32 MiB, then fails (the build
+ * is redone in one thread). The era array streams into array blocks.
  *
  * Layout: the era array's blocks first, at fixed places (array block i at
  * block 1 + i, so that two threads can write them at once: see the parallel

@@ -9,17 +9,22 @@ FB := build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DERA_TOOLS_VERSION='"$(VERSION)"' \
-	$(filter-out -Werror,$(WARN)) -I. -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+	$(filter-out -Werror,$(WARN)) -I. -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+	-DERA_XML_FEED=1024u
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+# (ERA_XML_FEED: the parser's pieces are 1 KiB, so that inputs of
+# max_len cross many of them.)
 # fuzz_xml needs the restore parser (xml/era_parse.h)
 ifeq ($(wildcard xml/era_parse.h),)
-FUZZ_TARGETS := $(filter-out fuzz_xml,$(FUZZ_TARGETS))
+FUZZ_TARGETS := $(filter-out fuzz_xml fuzz_restore_split,$(FUZZ_TARGETS))
 endif
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FB)/%.o,$(LIBPD_SRC) $(FORMAT_SRC) $(XML_SRC))
 # the walk target fixes checksums of mutated blocks; the seeds are whole blocks
 FUZZ_MAX_LEN_fuzz_walk := 600000
 FUZZ_MAX_LEN_fuzz_sb := 65536
 FUZZ_MAX_LEN_fuzz_xml := 65536
+# two restores (one thread, two) per input, each to a 1 MiB memfd
+FUZZ_MAX_LEN_fuzz_restore_split := 65536
 FUZZ_SEED_IMAGES := fresh grown snap_held
 
 .PHONY: fuzz fuzz-build fuzz-seeds fuzz-regress fuzz-check
@@ -37,8 +42,8 @@ fuzz-build: $(FUZZ_TARGETS:%=$(FB)/%)
 # Seeds: the small kernel fixtures and the reference samples, cut after
 # their last used block (space map shrunk to match, so they check clean);
 # XML dumps of them for the parser; their first blocks for the superblock.
-$(FB)/seeds.stamp: $(B)/era_damage bin/era_dump $(wildcard tests/fixtures/*.meta.xz tests/oracle/samples/img/*.xz)
-	@rm -rf $(FB)/seeds && mkdir -p $(FB)/seeds/fuzz_walk $(FB)/seeds/fuzz_sb $(FB)/seeds/fuzz_xml
+$(FB)/seeds.stamp: $(B)/era_damage bin/era_dump $(wildcard tests/fixtures/*.meta.xz tests/oracle/samples/img/*.xz tests/fuzz/seeds/*/*)
+	@rm -rf $(FB)/seeds && mkdir -p $(FB)/seeds/fuzz_walk $(FB)/seeds/fuzz_sb $(FB)/seeds/fuzz_xml $(FB)/seeds/fuzz_restore_split
 	@set -e; for n in $(FUZZ_SEED_IMAGES); do \
 		f=tests/fixtures/$$n.meta.xz; [ -f $$f ] || continue; \
 		xz -dc $$f > $(FB)/seeds/fuzz_walk/$$n.img; \
@@ -52,6 +57,8 @@ $(FB)/seeds.stamp: $(B)/era_damage bin/era_dump $(wildcard tests/fixtures/*.meta
 		if [ $$(stat -c %s $$f) -le 65536 ]; then bin/era_dump $$f > $(FB)/seeds/fuzz_xml/$$(basename $$f .img).xml; fi; \
 	done; \
 	cp tests/oracle/samples/xml/*.xml $(FB)/seeds/fuzz_xml/ 2>/dev/null || true
+	@# the split target: documents with comments, PIs, CDATA, markers, CRLF
+	@cp $(FB)/seeds/fuzz_xml/* tests/fuzz/seeds/restore_split/* $(FB)/seeds/fuzz_restore_split/ 2>/dev/null || true
 	@touch $@
 
 fuzz-seeds: $(FB)/seeds.stamp
@@ -61,7 +68,8 @@ fuzz: fuzz-build fuzz-seeds
 		mkdir -p $(FB)/corpus/$$t $(FB)/artifacts/$$t; \
 		echo "== $$t: $(FUZZ_SECONDS) s"; \
 		max=$(FUZZ_MAX_LEN_fuzz_walk); \
-		case $$t in fuzz_sb) max=$(FUZZ_MAX_LEN_fuzz_sb);; fuzz_xml) max=$(FUZZ_MAX_LEN_fuzz_xml);; esac; \
+		case $$t in fuzz_sb) max=$(FUZZ_MAX_LEN_fuzz_sb);; fuzz_xml) max=$(FUZZ_MAX_LEN_fuzz_xml);; \
+			fuzz_restore_split) max=$(FUZZ_MAX_LEN_fuzz_restore_split);; esac; \
 		ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(FB)/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$max -timeout=10 -rss_limit_mb=2048 \

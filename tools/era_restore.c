@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <string.h>
@@ -51,6 +52,59 @@ static void *progress_main(void *arg)
 	}
 	fputs("\r\033[K", stderr);
 	return NULL;
+}
+
+/* For tests and benchmarks (never needed otherwise): ERA_RESTORE_PARALLEL_MIN
+ * (bytes; 0: always two threads), ERA_RESTORE_CUT_PERMILLE (1-999) or
+ * ERA_RESTORE_CUT_AT (a byte offset) say where to cut; ERA_RESTORE_DEBUG=1
+ * prints one line on stderr about the two-thread run. */
+static int env_u64(const char *name, uint64_t *out)
+{
+	const char *v = getenv(name);
+	char *end;
+	unsigned long long x;
+
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno || *end)
+		return 0;
+	*out = (uint64_t)x;
+	return 1;
+}
+
+static void restore_opts_from_env(struct era_restore_opts *o)
+{
+	uint64_t v;
+
+	memset(o, 0, sizeof(*o));
+	if (env_u64("ERA_RESTORE_PARALLEL_MIN", &v)) {
+		if (v == 0)
+			o->threads = ERA_RESTORE_TWO_THREADS;
+		else
+			o->parallel_min = v;
+	}
+	if (env_u64("ERA_RESTORE_CUT_PERMILLE", &v) && v < 1000)
+		o->cut_permille = (unsigned)v;
+	if (env_u64("ERA_RESTORE_CUT_AT", &v))
+		o->cut_at = v;
+}
+
+static void debug_line(const struct era_restore_report *r)
+{
+	if (!r->tried || !getenv("ERA_RESTORE_DEBUG"))
+		return;
+	if (r->status == ERA_RESTORE_PAR_NO_CUT) {
+		fprintf(stderr, "era_restore: parallel: no cut found, sequential\n");
+		return;
+	}
+	fprintf(stderr, "era_restore: parallel, cut at byte %llu: %s%s%s; first part %.3fs (cpu %.3fs), "
+		"second %.3fs (cpu %.3fs, from %+.3fs)\n", (unsigned long long)r->cut,
+		r->status == ERA_RESTORE_PAR_OK ? "ok" : r->status == ERA_RESTORE_PAR_COMMIT_FAILED
+			? "commit failed" : "failed, redone sequentially",
+		r->why[0] ? ": " : "", r->why, r->first_s, r->first_cpu_s, r->second_s, r->second_cpu_s,
+		r->second_from_s);
 }
 
 int main(int argc, char **argv)
@@ -106,7 +160,12 @@ int main(int argc, char **argv)
 			pg.total = (uint64_t)st.st_size;
 			shown = !pthread_create(&pg.th, NULL, progress_main, &pg);
 		}
-		r = era_xml_restore(fd, b, shown ? &pg.bytes : NULL, &xe);
+		struct era_restore_opts ro;
+		struct era_restore_report rr;
+
+		restore_opts_from_env(&ro);
+		r = era_xml_restore(fd, b, shown ? &pg.bytes : NULL, &ro, &rr, &xe);
+		debug_line(&rr);
 		if (shown) {
 			__atomic_store_n(&pg.stop, 1, __ATOMIC_RELAXED);
 			pthread_join(pg.th, NULL);

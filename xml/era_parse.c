@@ -7,13 +7,43 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "era_parse.h"
 
 #define CHUNK (64u * 1024u)
 #define PIECE_CHUNK (256u * 1024u)
-#define SPLIT_PI "era-split"
+/* Bounds that keep libxml2's push parser linear on any input (it rescans
+ * an unfinished start tag, comment or text run on every chunk, and checks
+ * attribute names pairwise). Input is handed over in pieces that end at
+ * multiples of FEED bytes of the document (and at the cut of a parallel
+ * parse), so what is refused does not depend on how reads return: after
+ * each piece, at most PENDING_MAX bytes may wait unparsed (a markup or
+ * text run longer than PENDING_MAX + FEED is always refused, one shorter
+ * than PENDING_MAX never; an era XML line is ~40 bytes). Between two '<'
+ * (comments and processing instructions aside) at most EQ_MAX '=': an
+ * element has at most 4 attributes. */
+#define EQ_MAX 16u
+/* (smaller in the fuzz build, so that small inputs cross many pieces) */
+#ifdef ERA_XML_FEED
+#define FEED ERA_XML_FEED
+#define PENDING_MAX ERA_XML_FEED
+#else
+#define FEED CHUNK
+#define PENDING_MAX (64u * 1024u)
+#endif
+_Static_assert(CHUNK % FEED == 0 && PIECE_CHUNK % FEED == 0, "pieces end at multiples of FEED");
 
 enum state { ST_TOP, ST_SB, ST_WS, ST_EA, ST_LEAF, ST_DONE };
+
+/* The byte scanner in front of the parser (see EQ_MAX). */
+enum lex_state { L_SEG, L_LT, L_BANG, L_BANG_D, L_COMMENT, L_PI };
+struct lex {
+	enum lex_state st;
+	unsigned run;             /* L_COMMENT: '-' just seen; L_PI: '?' just seen */
+	uint64_t eq;              /* '=' since the last '<' */
+};
 
 enum name {
 	N_SUPERBLOCK, N_WRITESET, N_BIT, N_MARKED, N_ERA_ARRAY, N_ERA,
@@ -37,9 +67,8 @@ struct parser {
 	enum state leaf_parent;           /* where an empty element returns to */
 	int seen_era_array;
 	int kind;                         /* 0, ERA_XML_FIRST or ERA_XML_SECOND */
-	int at_cut;                       /* FIRST: the marker is passed */
-	enum state cut_state;             /* FIRST: the state at the marker */
 	int continue_pending;             /* SECOND: the next writeset/era_array is the one open at the cut */
+	struct lex lex;
 	int *stop;
 	int failed;
 	struct pd_err e;
@@ -179,7 +208,7 @@ static void start_el(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 
 	if (p->failed)
 		return;
-	if (prefix || p->at_cut)
+	if (prefix)
 		goto unexpected;
 	/* the hot elements first */
 	if (p->st == ST_EA && localname == p->iname[N_ERA]) {
@@ -336,16 +365,6 @@ static void end_el(void *ctx, const xmlChar *localname, const xmlChar *prefix, c
 
 	if (p->failed)
 		return;
-	if (p->at_cut) {
-		/* FIRST: the generated end tags of what is open at the cut */
-		if (p->st == ST_WS || p->st == ST_EA)
-			p->st = ST_SB;
-		else if (p->st == ST_SB)
-			p->st = ST_DONE;
-		else
-			fail_at(p, PD_E_CORRUPT, "bad cut");
-		return;
-	}
 	/* libxml2 has checked that the end tag matches its start tag */
 	switch (p->st) {
 	case ST_LEAF:
@@ -398,23 +417,6 @@ static void cdata(void *ctx, const xmlChar *ch, int len)
 	fail_at(p, PD_E_CORRUPT, "unexpected CDATA section %s", state_place(p->st));
 }
 
-static void proc_instr(void *ctx, const xmlChar *target, const xmlChar *data)
-{
-	struct parser *p = ctx;
-	(void)data;
-
-	if (p->failed || p->kind != ERA_XML_FIRST || strcmp((const char *)target, SPLIT_PI))
-		return;
-	/* the marker at the cut: a second one, or one found elsewhere than in
-	 * the content of a writeset or the era array, fails the piece */
-	if (p->at_cut || (p->st != ST_WS && p->st != ST_EA)) {
-		fail_at(p, PD_E_CORRUPT, "bad cut");
-		return;
-	}
-	p->at_cut = 1;
-	p->cut_state = p->st;
-}
-
 static void internal_subset(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
 {
 	struct parser *p = ctx;
@@ -457,18 +459,30 @@ static int setup(struct parser *p, const struct era_xml_events *ev, struct era_x
 	sax->characters = characters;
 	sax->cdataBlock = cdata;
 	sax->internalSubset = internal_subset;
-	sax->processingInstruction = proc_instr;
 	sax->serror = xml_error;
+	/* errors libxml2 raises without a parser context (input conversion
+	 * of a declared encoding) go to this thread's structured handler, or
+	 * else are printed: make them this parse's error */
+	xmlSetStructuredErrorFunc(p, xml_error);
 	p->ctxt = xmlCreatePushParserCtxt(sax, p, NULL, 0, NULL);
 	if (!p->ctxt) {
+		xmlSetStructuredErrorFunc(NULL, NULL);
 		err->code = PD_E_NOMEM;
 		snprintf(err->msg, sizeof(err->msg), "cannot create the XML parser");
 		return -1;
 	}
-	xmlCtxtUseOptions(p->ctxt, XML_PARSE_HUGE | XML_PARSE_NONET | XML_PARSE_NOCDATA);
+	/* no XML_PARSE_HUGE: libxml2's own limits on names, text and lookahead stay */
+	xmlCtxtUseOptions(p->ctxt, XML_PARSE_NONET | XML_PARSE_NOCDATA);
 	for (int i = 0; i < N_COUNT; i++)
 		p->iname[i] = xmlDictLookup(p->ctxt->dict, (const xmlChar *)names[i], -1);
 	return 0;
+}
+
+/* The parser freed, the thread's error handler back to libxml2's. */
+static void release(struct parser *p)
+{
+	xmlFreeParserCtxt(p->ctxt);
+	xmlSetStructuredErrorFunc(NULL, NULL);
 }
 
 static int finish(struct parser *p)
@@ -486,7 +500,7 @@ static int finish(struct parser *p)
 				 p->st == ST_TOP ? "no <superblock>" : "no </superblock>");
 		}
 	}
-	xmlFreeParserCtxt(p->ctxt);
+	release(p);
 	return p->failed ? -1 : 0;
 }
 
@@ -503,12 +517,166 @@ static char *chunk_buffer(size_t size, struct era_xml_error *err)
 	return buf;
 }
 
-/* Hands n bytes of input to the parser and counts them for a progress display. */
-static void feed(struct parser *p, const struct era_xml_events *ev, const char *buf, size_t n)
+/* Scans bytes before the parser sees them: n, or where a stretch between
+ * two '<' comes to hold more than EQ_MAX '='. (Not instrumented by the
+ * fuzzers' coverage: it is a per-byte loop that only bounds.) */
+#if defined(__clang__)
+__attribute__((no_sanitize("coverage")))
+#endif
+#if defined(__SSE2__)
+/* Bits set in a 16-bit mask (no popcnt instruction in the baseline ISA). */
+static inline unsigned pop16(unsigned x)
 {
+	x = x - ((x >> 1) & 0x5555u);
+	x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
+	x = (x + (x >> 4)) & 0x0f0fu;
+	return (x + (x >> 8)) & 0x1fu;
+}
+#endif
+
+static size_t lex_scan(struct lex *l, const unsigned char *s, size_t n)
+{
+	/* in locals: stores through l could alias s */
+	enum lex_state st = l->st;
+	unsigned run = l->run;
+	uint64_t eq = l->eq;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c;
+
+		if (st == L_SEG) {
+			/* the hot loop: tags and the blanks between them */
+#if defined(__SSE2__)
+			const __m128i lt = _mm_set1_epi8('<'), is = _mm_set1_epi8('=');
+			for (; i + 16 <= n; i += 16) {
+				__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+				unsigned m_lt = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, lt));
+				unsigned m_eq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, is));
+
+				if (m_lt) {
+					unsigned k = (unsigned)__builtin_ctz(m_lt);
+					eq += pop16(m_eq & ((1u << k) - 1));
+					i += k;
+					break;
+				}
+				eq += pop16(m_eq);
+			}
+#endif
+			for (; i < n && s[i] != '<'; i++)
+				eq += s[i] == '=';
+			if (eq > EQ_MAX) {
+				/* back to the (EQ_MAX + 1)th: it is in this piece */
+				while (eq-- > EQ_MAX)
+					while (s[--i] != '=')
+						;
+				l->st = st;
+				return i;
+			}
+			if (i < n) {
+				st = L_LT;
+				eq = 0;
+				i++;
+			}
+			continue;
+		}
+		c = s[i];
+		switch (st) {
+		case L_LT:
+			if (c == '!') {
+				st = L_BANG;
+				i++;
+				continue;
+			}
+			if (c == '?') {
+				st = L_PI;
+				run = 0;
+				i++;
+				continue;
+			}
+			break;
+		case L_BANG:
+			if (c == '-') {
+				st = L_BANG_D;
+				i++;
+				continue;
+			}
+			break;
+		case L_BANG_D:
+			if (c == '-') {
+				st = L_COMMENT;
+				run = 0;
+				i++;
+				continue;
+			}
+			break;
+		case L_COMMENT:
+			/* ends at the first "-->", as in libxml2 */
+			if (c == '>' && run >= 2)
+				st = L_SEG;
+			run = c == '-' ? run + 1 : 0;
+			i++;
+			continue;
+		case L_PI:
+			if (c == '>' && run)
+				st = L_SEG;
+			run = c == '?';
+			i++;
+			continue;
+		case L_SEG:
+			break;
+		}
+		/* the byte after "<", "<!" or "<!-" that makes it a tag: scanned
+		 * as part of it */
+		st = L_SEG;
+	}
+	l->st = st;
+	l->run = run;
+	l->eq = eq;
+	return n;
+}
+
+/* Bytes the parser holds unparsed (an unfinished tag, comment or text run). */
+static size_t pending(const struct parser *p)
+{
+	const xmlParserInputPtr in = p->ctxt->input;
+	return in && in->cur && in->end > in->cur ? (size_t)(in->end - in->cur) : 0;
+}
+
+static void feed_one(struct parser *p, const struct era_xml_events *ev, const char *buf, size_t n, uint64_t at)
+{
+	size_t bad = lex_scan(&p->lex, (const unsigned char *)buf, n);
+
+	if (bad < n) {
+		/* the parser has not seen these bytes: name the byte */
+		fail_at(p, PD_E_CORRUPT, "more than %u '=' in one tag at byte %llu (an era XML element has at most 4 attributes)",
+			EQ_MAX, (unsigned long long)(at + bad));
+		p->err->line = p->err->col = 0;
+		return;
+	}
 	xmlParseChunk(p->ctxt, buf, (int)n, 0);
 	if (ev->bytes_read)
 		__atomic_add_fetch(ev->bytes_read, (uint64_t)n, __ATOMIC_RELAXED);
+	if (!p->failed && pending(p) > PENDING_MAX)
+		fail_at(p, PD_E_CORRUPT, "a tag, comment or text run of more than %u bytes (an era XML line has ~40)",
+			PENDING_MAX);
+}
+
+/* Hands n bytes of input, found at byte `at` of the document, to the
+ * parser, in pieces that end at multiples of FEED (see PENDING_MAX), and
+ * counts them for a progress display. */
+static void feed(struct parser *p, const struct era_xml_events *ev, const char *buf, size_t n, uint64_t at)
+{
+	while (n && !p->failed) {
+		size_t k = FEED - (size_t)(at % FEED);
+
+		if (k > n)
+			k = n;
+		feed_one(p, ev, buf, k, at);
+		buf += k;
+		n -= k;
+		at += k;
+	}
 }
 
 int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_error *err)
@@ -516,6 +684,8 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_err
 	struct parser p;
 	xmlSAXHandler sax;
 	char *buf = chunk_buffer(CHUNK, err);
+	uint64_t at = 0;
+	size_t have = 0;
 
 	if (!buf)
 		return -1;
@@ -523,8 +693,10 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_err
 		free(buf);
 		return -1;
 	}
+	/* whole CHUNKs (short reads of pipes gathered): the same pieces
+	 * whatever the input is */
 	while (!p.failed) {
-		ssize_t n = read(fd, buf, CHUNK);
+		ssize_t n = read(fd, buf + have, CHUNK - have);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -533,9 +705,14 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_err
 			snprintf(err->msg, sizeof(err->msg), "read failed: %s", strerror(errno));
 			break;
 		}
+		have += (size_t)n;
+		if (have == CHUNK || (n == 0 && have)) {
+			feed(&p, ev, buf, have, at);
+			at += have;
+			have = 0;
+		}
 		if (n == 0)
 			break;
-		feed(&p, ev, buf, (size_t)n);
 	}
 	free(buf);
 	return finish(&p);
@@ -550,6 +727,26 @@ static void piece_fail(struct parser *p, int code, const char *msg)
 	snprintf(p->err->msg, sizeof(p->err->msg), "%s", msg);
 	if (p->stop)
 		__atomic_store_n(p->stop, 1, __ATOMIC_RELAXED);
+}
+
+/* FIRST, all of its bytes given: is the parser where a cut may be? In the
+ * content of the <writeset> or <era_array> in the <superblock>, with all
+ * markup parsed (only blanks wait: the next byte, the cut's '<', starts a
+ * tag). This is the parser's own state, which no text of the document can
+ * fake; the piece's bytes are the document's, so a single parse of the
+ * whole document is in the same state there. */
+static int at_cut(const struct parser *p)
+{
+	const xmlParserCtxtPtr c = p->ctxt;
+	const xmlParserInputPtr in = c->input;
+
+	if ((p->st != ST_WS && p->st != ST_EA) || c->instate != XML_PARSER_CONTENT || c->inputNr != 1 ||
+	    c->nameNr != 2 || !in || !in->buf || in->buf->encoder || !in->cur)
+		return 0;
+	for (const xmlChar *q = in->cur; q < in->end; q++)
+		if (*q != ' ' && *q != '\t' && *q != '\r' && *q != '\n')
+			return 0;
+	return 1;
 }
 
 int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_events *ev, struct era_xml_error *err)
@@ -568,8 +765,12 @@ int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_eve
 	p.kind = pc->kind;
 	p.stop = pc->stop;
 	if (pc->kind == ERA_XML_SECOND) {
+		/* the prefix is not the input's: not counted as read */
+		struct era_xml_events quiet = *ev;
+
+		quiet.bytes_read = NULL;
 		p.continue_pending = 1;
-		xmlParseChunk(p.ctxt, pc->prefix, (int)pc->prefix_len, 0);
+		feed_one(&p, &quiet, pc->prefix, pc->prefix_len, 0);
 	}
 	while (!p.failed && off < pc->end) {
 		size_t want = pc->end - off < PIECE_CHUNK ? (size_t)(pc->end - off) : PIECE_CHUNK;
@@ -586,24 +787,18 @@ int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_eve
 			piece_fail(&p, PD_E_IO, n < 0 ? strerror(errno) : "short read");
 			break;
 		}
-		feed(&p, ev, buf, (size_t)n);
+		feed(&p, ev, buf, (size_t)n, off);
 		off += (uint64_t)n;
 	}
 	free(buf);
-	if (pc->kind == ERA_XML_FIRST && !p.failed) {
-		static const char pi[] = "<?" SPLIT_PI "?>";
-		xmlParseChunk(p.ctxt, pi, (int)sizeof(pi) - 1, 0);
-		if (!p.failed && !p.at_cut)
+	if (pc->kind == ERA_XML_FIRST) {
+		if (!p.failed && !at_cut(&p))
 			piece_fail(&p, PD_E_CORRUPT, "bad cut");
-		if (!p.failed) {
-			static const char ws_end[] = "</writeset></superblock>", ea_end[] = "</era_array></superblock>";
-			if (p.cut_state == ST_WS)
-				xmlParseChunk(p.ctxt, ws_end, (int)sizeof(ws_end) - 1, 0);
-			else
-				xmlParseChunk(p.ctxt, ea_end, (int)sizeof(ea_end) - 1, 0);
-		}
+		/* not finished: the document goes on in the second piece */
+		release(&p);
+		return p.failed ? -1 : 0;
 	}
-	if (!p.failed && p.kind == ERA_XML_SECOND && p.continue_pending)
+	if (!p.failed && p.continue_pending)
 		piece_fail(&p, PD_E_CORRUPT, "bad cut");
 	return finish(&p);
 }
@@ -643,7 +838,7 @@ size_t era_xml_probe_head(const char *buf, size_t len, struct era_xml_superblock
 	xmlParseChunk(p.ctxt, buf, (int)head, 0);
 	if (p.failed || !pr.got || p.st != ST_SB)
 		head = 0;
-	xmlFreeParserCtxt(p.ctxt);
+	release(&p);
 	if (head)
 		*sb = pr.sb;
 	return head;
@@ -656,11 +851,6 @@ int era_xml_parse_mem(const char *buf, size_t len, const struct era_xml_events *
 
 	if (setup(&p, ev, err, &sax))
 		return -1;
-	while (len && !p.failed) {
-		int n = len > CHUNK ? (int)CHUNK : (int)len;
-		xmlParseChunk(p.ctxt, buf, n, 0);
-		buf += n;
-		len -= (size_t)n;
-	}
+	feed(&p, ev, buf, len, 0);
 	return finish(&p);
 }

@@ -60,20 +60,24 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_err
 /* The same over a memory buffer (tests). */
 int era_xml_parse_mem(const char *buf, size_t len, const struct era_xml_events *ev, struct era_xml_error *err);
 
-/* A document cut in two at the start of a <bit>, <marked> or <era> line, to
+/* A document cut in two at the start of a <bit>, <marked> or <era> tag, to
  * be parsed by two threads (each with its own parser):
- *  - ERA_XML_FIRST: bytes [begin, end) of fd (begin = 0), then, generated
- *    here, a marker processing instruction and the end tags of the elements
- *    open at the cut; no end events are given for those. It fails unless the
- *    cut is inside a <writeset> or the <era_array>, outside markup.
+ *  - ERA_XML_FIRST: bytes [begin, end) of fd (begin = 0), end = the cut.
+ *    It succeeds only if its parser, having read them all, is where a cut
+ *    may be: in the content of a <writeset> or the <era_array>, all markup
+ *    before the cut parsed, only blanks pending. That is the parser's own
+ *    state (the same as a parse of the whole document has there), never a
+ *    marker in the text. No end events are given for the open elements.
  *  - ERA_XML_SECOND: `prefix` (the document's head up to the end of its
  *    <superblock> start tag, then the start tag open at the cut, copied from
  *    the document), then [begin, end) of fd. The start tag gets the
- *    ..._continue event.
+ *    ..._continue event. What the copied start tag says must be checked
+ *    against the first piece's (era_build_join does).
  * Errors are only good for "failed": their places are not the document's
  * (a caller redoes the whole document with era_xml_parse_fd for the real
  * message). `stop` is shared by the two: a piece that fails sets it, and a
- * piece that sees it set stops (failing). */
+ * piece that sees it set stops (failing). Both pieces refuse at least what
+ * a parse of the whole document refuses (the bounds on input, era_parse.c). */
 enum { ERA_XML_FIRST = 1, ERA_XML_SECOND = 2 };
 struct era_xml_piece {
 	int kind;

@@ -9,14 +9,12 @@
 #include <libxml/parser.h>
 #include "era_restore.h"
 
-/* Regular files of at least this many bytes are parsed by two threads.
- * For tests and benchmarks, environment variables: ERA_RESTORE_PARALLEL_MIN
- * (bytes) overrides it; ERA_RESTORE_CUT_PERMILLE (0-999) says where to cut
- * (the first <bit>, <marked> or <era> line from there; default a little
- * past the middle: <era> lines are shorter, so more work per byte), or
- * ERA_RESTORE_CUT_AT (a byte offset) exactly where;
- * ERA_RESTORE_DEBUG=1 prints one line on stderr about the parallel run. */
+/* Regular files of at least this many bytes are parsed by two threads
+ * (struct era_restore_opts says otherwise for tests and benchmarks). The
+ * cut: the first <bit>, <marked> or <era> line from a little past the
+ * middle (<era> lines are shorter, so more work per byte). */
 #define PARALLEL_MIN (1ull << 20)
+#define CUT_PERMILLE 520
 #define HEAD_MAX (64u * 1024u)       /* the <superblock> start tag must be in there */
 #define SCAN (256u * 1024u)          /* window of the searches for the cut */
 #define CUT_SEARCH_MAX (16ull << 20) /* how far after the target to look for a cut */
@@ -67,6 +65,14 @@ static int ev_era(void *ctx, uint32_t block, uint32_t era, struct pd_err *e)
 static int ev_ea_end(void *ctx, struct pd_err *e)
 {
 	return era_build_era_array_end(ctx, e);
+}
+
+/* An output too small is not about a place in the XML. */
+static int restore_err(int r, struct era_xml_error *err)
+{
+	if (r < 0 && err->code == PD_E_NOSPC)
+		err->line = err->col = 0;
+	return r;
 }
 
 /* ---- the parallel path ---- */
@@ -329,24 +335,11 @@ out:
 	return NULL;
 }
 
-static uint64_t env_u64(const char *name, uint64_t dflt)
-{
-	const char *v = getenv(name);
-	char *end;
-	unsigned long long x;
-
-	if (!v || !*v)
-		return dflt;
-	errno = 0;
-	x = strtoull(v, &end, 10);
-	return errno || *end ? dflt : (uint64_t)x;
-}
-
 /* 0: restored and committed. 1: not done (not worth it, or something
  * failed): the caller restores sequentially from the start. -1: the commit
  * failed (err filled; the same as a sequential run would say). */
 static int restore_parallel(int fd, uint64_t size, struct era_builder *b, uint64_t *progress,
-			    struct era_xml_error *err)
+			    const struct era_restore_opts *o, struct era_restore_report *rep, struct era_xml_error *err)
 {
 	const struct era_xml_events ev = {
 		.bytes_read = progress,
@@ -379,10 +372,11 @@ static int restore_parallel(int fd, uint64_t size, struct era_builder *b, uint64
 	head_len = era_xml_probe_head(head, n, &ha.sb);
 	if (!head_len)
 		goto out_early;
-	/* where to cut: ERA_RESTORE_CUT_PERMILLE (tests) or the middle */
-	permille = env_u64("ERA_RESTORE_CUT_PERMILLE", 520);
+	/* where to cut: as the caller says (tests), or a little past the middle */
+	permille = o && o->cut_permille ? o->cut_permille : CUT_PERMILLE;
 	target = permille < 1000 ? (uint64_t)((double)size * (double)permille / 1000.0) : size / 2;
-	target = env_u64("ERA_RESTORE_CUT_AT", target);
+	if (o && o->cut_at)
+		target = o->cut_at;
 	if (target < head_len)
 		target = head_len;
 	{
@@ -433,17 +427,26 @@ static int restore_parallel(int fd, uint64_t size, struct era_builder *b, uint64
 	r = 0;
 out:
 #define TS(t) ((double)(t).tv_sec + (double)(t).tv_nsec / 1e9)
-	if (getenv("ERA_RESTORE_DEBUG"))
-		fprintf(stderr, "era_restore: parallel, cut at byte %llu: %s%s%s; first part %.3fs (cpu %.3fs), "
-			"second %.3fs (cpu %.3fs, from %+.3fs)\n", (unsigned long long)cut,
-			r == 0 ? "ok" : r < 0 ? "commit failed" : "failed, redone sequentially",
-			ra ? ": first: " : s.r ? ": second: " : r > 0 ? ": " : "",
-			ra ? err_a.msg : s.r ? s.err.msg : r > 0 ? e.msg : "",
-			TS(ta1) - TS(ta0), TS(tacpu), TS(s.t1) - TS(s.t0), TS(s.cpu), TS(s.t0) - TS(ta0));
+	if (rep) {
+		rep->tried = 1;
+		rep->status = r == 0 ? ERA_RESTORE_PAR_OK : r < 0 ? ERA_RESTORE_PAR_COMMIT_FAILED : ERA_RESTORE_PAR_REDONE;
+		rep->cut = cut;
+		/* the piece that failed first (the other was stopped) */
+		int first = ra && !(s.r && !strcmp(err_a.msg, "stopped"));
+		snprintf(rep->why, sizeof(rep->why), "%s%s", first ? "first: " : s.r ? "second: " : "",
+			 first ? err_a.msg : s.r ? s.err.msg : r > 0 ? e.msg : "");
+		rep->first_s = TS(ta1) - TS(ta0);
+		rep->first_cpu_s = TS(tacpu);
+		rep->second_s = TS(s.t1) - TS(s.t0);
+		rep->second_cpu_s = TS(s.cpu);
+		rep->second_from_s = TS(s.t0) - TS(ta0);
+	}
 	if (0) {
 out_early:
-		if (getenv("ERA_RESTORE_DEBUG"))
-			fprintf(stderr, "era_restore: parallel: no cut found, sequential\n");
+		if (rep) {
+			rep->tried = 1;
+			rep->status = ERA_RESTORE_PAR_NO_CUT;
+		}
 	}
 	era_build_part_free(q);
 	free(s.prefix);
@@ -451,7 +454,8 @@ out_early:
 	return r;
 }
 
-int era_xml_restore(int fd, struct era_builder *b, uint64_t *progress, struct era_xml_error *err)
+int era_xml_restore(int fd, struct era_builder *b, uint64_t *progress, const struct era_restore_opts *o,
+		    struct era_restore_report *rep, struct era_xml_error *err)
 {
 	const struct era_xml_events ev = {
 		.ctx = b,
@@ -467,16 +471,19 @@ int era_xml_restore(int fd, struct era_builder *b, uint64_t *progress, struct er
 	};
 	struct pd_err e;
 	struct stat st;
+	int threads = o ? o->threads : ERA_RESTORE_AUTO;
+	uint64_t min = o && o->parallel_min ? o->parallel_min : PARALLEL_MIN;
 
-	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    (uint64_t)st.st_size >= env_u64("ERA_RESTORE_PARALLEL_MIN", PARALLEL_MIN) &&
-	    lseek(fd, 0, SEEK_CUR) == 0) {
+	if (rep)
+		memset(rep, 0, sizeof(*rep));
+	if (threads != ERA_RESTORE_ONE_THREAD && !fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (threads == ERA_RESTORE_TWO_THREADS || (uint64_t)st.st_size >= min) && lseek(fd, 0, SEEK_CUR) == 0) {
 		int r;
 
 		xmlInitParser();
-		r = restore_parallel(fd, (uint64_t)st.st_size, b, progress, err);
+		r = restore_parallel(fd, (uint64_t)st.st_size, b, progress, o, rep, err);
 		if (r <= 0)
-			return r;
+			return restore_err(r, err);
 		if (progress)
 			__atomic_store_n(progress, 0, __ATOMIC_RELAXED);
 		/* redo it all in one thread: its errors are the ones to report */
@@ -489,7 +496,7 @@ int era_xml_restore(int fd, struct era_builder *b, uint64_t *progress, struct er
 		}
 	}
 	if (era_xml_parse_fd(fd, &ev, err))
-		return -1;
+		return restore_err(-1, err);
 	memset(&e, 0, sizeof(e));
 	if (era_build_commit(b, &e)) {
 		memset(err, 0, sizeof(*err));
