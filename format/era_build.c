@@ -46,6 +46,18 @@ struct eaw {
 
 enum state { S_NEW, S_SB, S_WS, S_EA, S_ENDED, S_DONE, S_FAILED };
 
+/* One writeset's bits as they come, the builder's and each of a part's:
+ * bits [0, held_bits) are in memory, the rest are clear (only the origin's
+ * blocks are held unless a bit past them is set: a writeset from before a
+ * shrink; none in a dry run). */
+struct wsacc {
+	uint32_t era, nr_bits;
+	uint64_t *bits;
+	uint64_t cap_words;       /* words allocated in bits */
+	uint64_t held_bits;
+	uint64_t next_bit;        /* bits must ascend */
+};
+
 struct ws_entry {
 	uint32_t era;
 	uint32_t nr_bits;
@@ -61,13 +73,9 @@ struct era_builder {
 	/* writesets */
 	struct ws_entry *ws;
 	uint32_t nr_ws, cap_ws;
-	int pending;              /* bits/cur hold a writeset not yet written */
-	uint32_t cur_era, cur_nr_bits;
+	int pending;              /* cur holds a writeset not yet written */
+	struct wsacc cur;
 	uint32_t given_nr_bits;      /* nr_bits of the latest writeset_begin (a merge keeps the larger cur) */
-	uint64_t *bits;
-	uint64_t cap_words;
-	uint64_t held_bits;       /* bits [0, held_bits) are in bits; the rest are clear */
-	uint64_t next_bit;        /* bits must ascend */
 	int seen_era_array;
 	/* era array */
 	struct eaw ea;
@@ -100,7 +108,7 @@ void era_build_free(struct era_builder *b)
 	free(b->ea.head);
 	free(b->ea.batch);
 	free(b->ws);
-	free(b->bits);
+	free(b->cur.bits);
 	free(b);
 }
 
@@ -113,7 +121,7 @@ void era_build_reset(struct era_builder *b)
 	free(b->ea.head);
 	free(b->ea.batch);
 	free(b->ws);
-	free(b->bits);
+	free(b->cur.bits);
 	memset(b, 0, sizeof(*b));
 	b->dev = dev;
 }
@@ -384,12 +392,68 @@ static void set_range(uint64_t *w, uint64_t begin, uint64_t end)
 		pd_bit_set(w, i);
 }
 
-/* The bitmap of a writeset of nr_bits bits, of which the first `held` are
- * in memory (words) and the rest are clear: only the origin's blocks are
- * held unless a bit past them is set (a writeset from before a shrink). */
+/* The bits a writeset of nr_bits bits holds at first (struct wsacc). */
 static uint64_t held_for(uint32_t nr_bits, uint32_t nr_blocks)
 {
 	return nr_bits < nr_blocks ? nr_bits : nr_blocks;
+}
+
+/* A new writeset in a: `held` bits held, all clear. 0 or -PD_E_NOMEM. */
+static int wsacc_start(struct wsacc *a, uint32_t era, uint32_t nr_bits, uint64_t held)
+{
+	uint64_t words = pd_bitset_words(held);
+
+	if (words > a->cap_words || !a->bits) {
+		free(a->bits);
+		a->bits = malloc(words ? words * 8 : 8);
+		a->cap_words = a->bits ? words : 0;
+		if (!a->bits)
+			return -PD_E_NOMEM;
+	}
+	memset(a->bits, 0, words * 8);
+	a->era = era;
+	a->nr_bits = nr_bits;
+	a->held_bits = held;
+	a->next_bit = 0;
+	return 0;
+}
+
+/* All nr_bits bits held (a bit at or past held_bits is set, or a merge
+ * made the writeset larger). 0 or -PD_E_NOMEM. */
+static int wsacc_hold_all(struct wsacc *a)
+{
+	uint64_t have = pd_bitset_words(a->held_bits), words = pd_bitset_words(a->nr_bits);
+
+	if (words > a->cap_words) {
+		uint64_t *q = realloc(a->bits, words * 8);
+		if (!q)
+			return -PD_E_NOMEM;
+		a->bits = q;
+		a->cap_words = words;
+	}
+	memset(a->bits + have, 0, (words - have) * 8);
+	a->held_bits = a->nr_bits;
+	return 0;
+}
+
+/* What is wrong with the next bit: 0, PD_E_ORDER or PD_E_RANGE (a clear
+ * bit past nr_bits but below nr_blocks is fine: dumps list every block). */
+static int wsacc_check(const struct wsacc *a, uint64_t block, int value, uint32_t nr_blocks)
+{
+	if (block < a->next_bit)
+		return PD_E_ORDER;
+	if (block >= a->nr_bits && (value || block >= nr_blocks))
+		return PD_E_RANGE;
+	return 0;
+}
+
+/* ORs src's held bits into dst, which holds at least as many. */
+static void wsacc_or(struct wsacc *dst, const struct wsacc *src)
+{
+	uint64_t n = pd_bitset_words(src->held_bits);
+
+	for (uint64_t k = 0; k < n; k++)
+		dst->bits[k] |= src->bits[k];
 }
 
 /* Writes the bitset: the held words, then zero words up to nr_bits. */
@@ -426,19 +490,10 @@ static int build_bitset(struct pd_writer *w, const uint64_t *words, uint64_t hel
  * bits are not kept: the bit is dropped). */
 static int hold_all(struct era_builder *b, struct pd_err *e)
 {
-	uint64_t have = pd_bitset_words(b->held_bits), words = pd_bitset_words(b->cur_nr_bits);
-
 	if (b->w.dry)
 		return 1;
-	if (words > b->cap_words) {
-		uint64_t *q = realloc(b->bits, words * 8);
-		if (!q)
-			return fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", b->cur_nr_bits);
-		b->bits = q;
-		b->cap_words = words;
-	}
-	memset(b->bits + have, 0, (words - have) * 8);
-	b->held_bits = b->cur_nr_bits;
+	if (wsacc_hold_all(&b->cur))
+		return fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", b->cur.nr_bits);
 	return 0;
 }
 
@@ -450,7 +505,7 @@ static int write_pending(struct era_builder *b, struct pd_err *e)
 	if (!b->pending)
 		return 0;
 	b->pending = 0;
-	r = build_bitset(&b->w, b->bits, b->held_bits, b->cur_nr_bits, &root, e);
+	r = build_bitset(&b->w, b->cur.bits, b->cur.held_bits, b->cur.nr_bits, &root, e);
 	if (r) {
 		b->st = S_FAILED;
 		return r;
@@ -463,15 +518,14 @@ static int write_pending(struct era_builder *b, struct pd_err *e)
 		b->ws = q;
 		b->cap_ws = cap;
 	}
-	if (!b->nr_ws || b->cur_era < b->ws_min_era)
-		b->ws_min_era = b->cur_era;
-	b->ws[b->nr_ws++] = (struct ws_entry){ b->cur_era, b->cur_nr_bits, root };
+	if (!b->nr_ws || b->cur.era < b->ws_min_era)
+		b->ws_min_era = b->cur.era;
+	b->ws[b->nr_ws++] = (struct ws_entry){ b->cur.era, b->cur.nr_bits, root };
 	return 0;
 }
 
 int era_build_writeset_begin(struct era_builder *b, uint32_t era, uint32_t nr_bits, struct pd_err *e)
 {
-	uint64_t words = pd_bitset_words(nr_bits);
 	int r;
 
 	if (b->st != S_SB || b->seen_era_array)
@@ -489,25 +543,18 @@ int era_build_writeset_begin(struct era_builder *b, uint32_t era, uint32_t nr_bi
 			    "output too small: writeset era %u of %u bits needs %llu bytes of bitset blocks, the output has %llu",
 			    era, nr_bits, (unsigned long long)bitset_bytes(nr_bits),
 			    (unsigned long long)b->dev->size_bytes);
-	if (b->pending && b->cur_era == era && (b->p.options & ERA_BUILD_MERGE_DUP)) {
+	if (b->pending && b->cur.era == era && (b->p.options & ERA_BUILD_MERGE_DUP)) {
 		/* OR this one into the pending writeset (repair: held whole) */
-		if (b->held_bits < b->cur_nr_bits && (r = hold_all(b, e)) < 0)
+		if (b->cur.held_bits < b->cur.nr_bits && (r = hold_all(b, e)) < 0)
 			return r;
-		if (nr_bits > b->cur_nr_bits && b->w.dry) {
-			b->cur_nr_bits = nr_bits;
-		} else if (nr_bits > b->cur_nr_bits) {
-			uint64_t *q = realloc(b->bits, words * 8);
-			if (!q)
+		if (nr_bits > b->cur.nr_bits) {
+			b->cur.nr_bits = nr_bits;
+			if (!b->w.dry && wsacc_hold_all(&b->cur))
 				return fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", nr_bits);
-			memset(q + pd_bitset_words(b->cur_nr_bits), 0, (words - pd_bitset_words(b->cur_nr_bits)) * 8);
-			b->bits = q;
-			b->cap_words = words;
-			b->cur_nr_bits = nr_bits;
-			b->held_bits = nr_bits;
 		}
 		b->stats.writesets_merged++;
 		b->given_nr_bits = nr_bits;
-		b->next_bit = 0;
+		b->cur.next_bit = 0;
 		b->st = S_WS;
 		return 0;
 	}
@@ -518,22 +565,9 @@ int era_build_writeset_begin(struct era_builder *b, uint32_t era, uint32_t nr_bi
 		if (b->ws[i].era == era)
 			return fail(b, e, PD_E_INVAL, "writeset for era %u given twice", era);
 	/* a dry run (output too small) only counts blocks: it holds no bits */
-	b->held_bits = b->w.dry ? 0 : held_for(nr_bits, b->p.nr_blocks);
-	words = pd_bitset_words(b->held_bits);
-	if (words > b->cap_words || !b->bits) {
-		free(b->bits);
-		b->bits = malloc(words ? words * 8 : 8);
-		if (!b->bits) {
-			b->cap_words = 0;
-			return fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", nr_bits);
-		}
-		b->cap_words = words;
-	}
-	memset(b->bits, 0, words * 8);
-	b->cur_era = era;
-	b->cur_nr_bits = nr_bits;
+	if (wsacc_start(&b->cur, era, nr_bits, b->w.dry ? 0 : held_for(nr_bits, b->p.nr_blocks)))
+		return fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", nr_bits);
 	b->given_nr_bits = nr_bits;
-	b->next_bit = 0;
 	b->pending = 1;
 	b->stats.nr_writesets++;
 	b->st = S_WS;
@@ -542,12 +576,14 @@ int era_build_writeset_begin(struct era_builder *b, uint32_t era, uint32_t nr_bi
 
 static int check_bit(struct era_builder *b, uint64_t block, int value, struct pd_err *e)
 {
-	if (block < b->next_bit)
+	switch (wsacc_check(&b->cur, block, value, b->p.nr_blocks)) {
+	case PD_E_ORDER:
 		return fail(b, e, PD_E_ORDER, "bit for block %llu %s", (unsigned long long)block,
-			    block + 1 == b->next_bit ? "given twice" : "out of order (blocks must ascend)");
-	if (block >= b->cur_nr_bits && (value || block >= b->p.nr_blocks))
+			    block + 1 == b->cur.next_bit ? "given twice" : "out of order (blocks must ascend)");
+	case PD_E_RANGE:
 		return fail(b, e, PD_E_RANGE, "bit block %llu is out of range (writeset nr_bits %u)",
-			    (unsigned long long)block, b->cur_nr_bits);
+			    (unsigned long long)block, b->cur.nr_bits);
+	}
 	return 0;
 }
 
@@ -555,19 +591,19 @@ int era_build_writeset_bit(struct era_builder *b, uint32_t block, int value, str
 {
 	if (__builtin_expect(b->st != S_WS, 0))
 		return bad_state(b, e, "bit");
-	if (__builtin_expect(block < b->next_bit || block >= b->held_bits, 0)) {
+	if (__builtin_expect(block < b->cur.next_bit || block >= b->cur.held_bits, 0)) {
 		int r = check_bit(b, block, value, e);
 		if (r)
 			return r;
-		if (value && block >= b->held_bits && (r = hold_all(b, e))) {
+		if (value && block >= b->cur.held_bits && (r = hold_all(b, e))) {
 			if (r < 0)
 				return r;
 			value = 0;
 		}
 	}
 	if (value)
-		pd_bit_set(b->bits, block);
-	b->next_bit = (uint64_t)block + 1;
+		pd_bit_set(b->cur.bits, block);
+	b->cur.next_bit = (uint64_t)block + 1;
 	return 0;
 }
 
@@ -582,12 +618,12 @@ int era_build_writeset_run(struct era_builder *b, uint32_t begin, uint32_t len, 
 		return 0;
 	if ((r = check_bit(b, begin, 1, e)) || (r = check_bit(b, end - 1, 1, e)))
 		return r;
-	r = end > b->held_bits ? hold_all(b, e) : 0;
+	r = end > b->cur.held_bits ? hold_all(b, e) : 0;
 	if (r < 0)
 		return r;
 	if (!r)
-		set_range(b->bits, begin, end);
-	b->next_bit = end;
+		set_range(b->cur.bits, begin, end);
+	b->cur.next_bit = end;
 	return 0;
 }
 
@@ -600,17 +636,17 @@ int era_build_writeset_words(struct era_builder *b, const uint64_t *words, struc
 
 	if (b->st != S_WS)
 		return bad_state(b, e, "writeset bits");
-	if (b->held_bits < b->cur_nr_bits && (r = hold_all(b, e))) {
+	if (b->cur.held_bits < b->cur.nr_bits && (r = hold_all(b, e))) {
 		if (r < 0)
 			return r;
 		n = 0;
 	}
 	for (uint64_t i = 0; i + 1 < n; i++)
-		b->bits[i] |= words[i];
+		b->cur.bits[i] |= words[i];
 	if (n)
-		b->bits[n - 1] |= words[n - 1] & (b->given_nr_bits & 63 ? (1ull << (b->given_nr_bits & 63)) - 1
+		b->cur.bits[n - 1] |= words[n - 1] & (b->given_nr_bits & 63 ? (1ull << (b->given_nr_bits & 63)) - 1
 									 : ~0ull);
-	b->next_bit = b->cur_nr_bits;
+	b->cur.next_bit = b->cur.nr_bits;
 	return 0;
 }
 
@@ -780,11 +816,8 @@ int era_build_era_array_end(struct era_builder *b, struct pd_err *e)
  * half in a thread of its own ---- */
 
 struct part_ws {
-	uint32_t era, nr_bits;
-	uint64_t *bits;
-	uint64_t held_bits;       /* as the builder's */
+	struct wsacc acc;
 	uint64_t first_bit;       /* UINT64_MAX: no bit given */
-	uint64_t next_bit;
 	int continued;            /* began before the part did */
 };
 
@@ -834,7 +867,7 @@ void era_build_part_free(struct era_build_part *q)
 	if (!q)
 		return;
 	for (uint32_t i = 0; i < q->nr_ws; i++)
-		free(q->ws[i].bits);
+		free(q->ws[i].acc.bits);
 	free(q->ws);
 	free(q->ea.head);
 	free(q->ea.batch);
@@ -855,30 +888,25 @@ static int part_take(struct era_build_part *q, uint64_t bytes, struct pd_err *e)
 	return 0;
 }
 
-/* As hold_all() of the builder. */
+/* As hold_all() of the builder, within the part's bound. */
 static int part_hold_all(struct era_build_part *q, struct part_ws *w, struct pd_err *e)
 {
-	uint64_t have = pd_bitset_words(w->held_bits), words = pd_bitset_words(w->nr_bits);
-	uint64_t *n;
+	uint64_t have = pd_bitset_words(w->acc.held_bits), words = pd_bitset_words(w->acc.nr_bits);
 	int r;
 
 	if (q->ea.dry)
 		return 1;
 	if ((r = part_take(q, (words - have) * 8, e)))
 		return r;
-	n = realloc(w->bits, words * 8);
-	if (!n)
+	if (wsacc_hold_all(&w->acc))
 		return part_fail(q, e, PD_E_NOMEM, "out of memory");
-	memset(n + have, 0, (words - have) * 8);
-	w->bits = n;
-	w->held_bits = w->nr_bits;
 	return 0;
 }
 
 static int part_ws_add(struct era_build_part *q, uint32_t era, uint32_t nr_bits, int continued, struct pd_err *e)
 {
 	struct part_ws *w;
-	uint64_t words;
+	uint64_t held;
 	int r;
 
 	if (q->st != S_SB || q->started_in_ea)
@@ -888,7 +916,7 @@ static int part_ws_add(struct era_build_part *q, uint32_t era, uint32_t nr_bits,
 	if (bitset_bytes(nr_bits) > q->b->dev->size_bytes)
 		return part_fail(q, e, PD_E_NOSPC, "output too small");
 	for (uint32_t i = 0; i < q->nr_ws; i++)
-		if (q->ws[i].era == era)
+		if (q->ws[i].acc.era == era)
 			return part_fail(q, e, PD_E_INVAL, "writeset given twice");
 	if (q->nr_ws == q->cap_ws) {
 		uint32_t cap = q->cap_ws ? 2 * q->cap_ws : 4;
@@ -900,16 +928,12 @@ static int part_ws_add(struct era_build_part *q, uint32_t era, uint32_t nr_bits,
 	}
 	w = &q->ws[q->nr_ws];
 	memset(w, 0, sizeof(*w));
-	w->held_bits = q->ea.dry ? 0 : held_for(nr_bits, q->p.nr_blocks);
-	words = pd_bitset_words(w->held_bits);
-	if ((r = part_take(q, words * 8, e)))
+	held = q->ea.dry ? 0 : held_for(nr_bits, q->p.nr_blocks);
+	if ((r = part_take(q, pd_bitset_words(held) * 8, e)))
 		return r;
-	w->bits = calloc(words ? words : 1, 8);
-	if (!w->bits)
+	if (wsacc_start(&w->acc, era, nr_bits, held))
 		return part_fail(q, e, PD_E_NOMEM, "out of memory");
 	q->nr_ws++;
-	w->era = era;
-	w->nr_bits = nr_bits;
 	w->first_bit = UINT64_MAX;
 	w->continued = continued;
 	q->cur = w;
@@ -931,10 +955,12 @@ int era_build_part_writeset_begin(struct era_build_part *q, uint32_t era, uint32
 
 static int part_check_bit(struct era_build_part *q, uint64_t block, int value, struct pd_err *e)
 {
-	if (block < q->cur->next_bit)
+	switch (wsacc_check(&q->cur->acc, block, value, q->p.nr_blocks)) {
+	case PD_E_ORDER:
 		return part_fail(q, e, PD_E_ORDER, "bit out of order");
-	if (block >= q->cur->nr_bits && (value || block >= q->p.nr_blocks))
+	case PD_E_RANGE:
 		return part_fail(q, e, PD_E_RANGE, "bit out of range");
+	}
 	return 0;
 }
 
@@ -944,11 +970,11 @@ int era_build_part_bit(struct era_build_part *q, uint32_t block, int value, stru
 
 	if (__builtin_expect(q->st != S_WS, 0))
 		return part_fail(q, e, PD_E_INVAL, "bit out of place");
-	if (__builtin_expect(block < w->next_bit || block >= w->held_bits || w->first_bit == UINT64_MAX, 0)) {
+	if (__builtin_expect(block < w->acc.next_bit || block >= w->acc.held_bits || w->first_bit == UINT64_MAX, 0)) {
 		int r = part_check_bit(q, block, value, e);
 		if (r)
 			return r;
-		if (value && block >= w->held_bits && (r = part_hold_all(q, w, e))) {
+		if (value && block >= w->acc.held_bits && (r = part_hold_all(q, w, e))) {
 			if (r < 0)
 				return r;
 			value = 0;
@@ -957,8 +983,8 @@ int era_build_part_bit(struct era_build_part *q, uint32_t block, int value, stru
 			w->first_bit = block;
 	}
 	if (value)
-		pd_bit_set(w->bits, block);
-	w->next_bit = (uint64_t)block + 1;
+		pd_bit_set(w->acc.bits, block);
+	w->acc.next_bit = (uint64_t)block + 1;
 	return 0;
 }
 
@@ -974,14 +1000,14 @@ int era_build_part_run(struct era_build_part *q, uint32_t begin, uint32_t len, s
 		return 0;
 	if ((r = part_check_bit(q, begin, 1, e)) || (r = part_check_bit(q, end - 1, 1, e)))
 		return r;
-	r = end > w->held_bits ? part_hold_all(q, w, e) : 0;
+	r = end > w->acc.held_bits ? part_hold_all(q, w, e) : 0;
 	if (r < 0)
 		return r;
 	if (w->first_bit == UINT64_MAX)
 		w->first_bit = begin;
 	if (!r)
-		set_range(w->bits, begin, end);
-	w->next_bit = end;
+		set_range(w->acc.bits, begin, end);
+	w->acc.next_bit = end;
 	return 0;
 }
 
@@ -1066,29 +1092,25 @@ int era_build_join(struct era_builder *b, struct era_build_part *q, struct pd_er
 			return join_fail(b, e, "the first part did not end in the era array");
 	} else {
 		struct part_ws *w = q->nr_ws ? &q->ws[0] : NULL;
-		uint64_t n;
 
-		if (!w || !w->continued || b->st != S_WS || !b->pending || b->cur_era != w->era ||
-		    b->cur_nr_bits != w->nr_bits || (w->first_bit != UINT64_MAX && w->first_bit < b->next_bit))
+		if (!w || !w->continued || b->st != S_WS || !b->pending || b->cur.era != w->acc.era ||
+		    b->cur.nr_bits != w->acc.nr_bits || (w->first_bit != UINT64_MAX && w->first_bit < b->cur.next_bit))
 			return join_fail(b, e, "the parts do not meet in a writeset");
-		if (w->held_bits > b->held_bits && (r = hold_all(b, e)))
+		if (w->acc.held_bits > b->cur.held_bits && (r = hold_all(b, e)))
 			return r < 0 ? r : join_fail(b, e, "a dry run holds no bits");
-		n = pd_bitset_words(w->held_bits);
-		for (uint64_t k = 0; k < n; k++)
-			b->bits[k] |= w->bits[k];
+		wsacc_or(&b->cur, &w->acc);
 		if (w->first_bit != UINT64_MAX)
-			b->next_bit = w->next_bit;
+			b->cur.next_bit = w->acc.next_bit;
 		if ((r = era_build_writeset_end(b, e)))
 			return r;
 		for (i = 1; i < q->nr_ws; i++) {
 			w = &q->ws[i];
-			if ((r = era_build_writeset_begin(b, w->era, w->nr_bits, e)))
+			if ((r = era_build_writeset_begin(b, w->acc.era, w->acc.nr_bits, e)))
 				return r;
-			if (w->held_bits > b->held_bits && (r = hold_all(b, e)))
+			if (w->acc.held_bits > b->cur.held_bits && (r = hold_all(b, e)))
 				return r < 0 ? r : join_fail(b, e, "a dry run holds no bits");
-			n = pd_bitset_words(w->held_bits);
-			memcpy(b->bits, w->bits, n * 8);
-			b->next_bit = w->next_bit;
+			wsacc_or(&b->cur, &w->acc);
+			b->cur.next_bit = w->acc.next_bit;
 			if ((r = era_build_writeset_end(b, e)))
 				return r;
 		}
@@ -1113,6 +1135,132 @@ int era_build_join(struct era_builder *b, struct era_build_part *q, struct pd_er
 	if (q->ea_max > b->ea_max)
 		b->ea_max = q->ea_max;
 	return era_build_era_array_end(b, e);
+}
+
+/* ---- the feeds (era_feed.h) ---- */
+
+static int feed_ws_begin(void *b, uint32_t era, uint32_t nr_bits, struct pd_err *e)
+{
+	return era_build_writeset_begin(b, era, nr_bits, e);
+}
+
+static int feed_ws_continue(void *b, uint32_t era, uint32_t nr_bits, struct pd_err *e)
+{
+	(void)era;
+	(void)nr_bits;
+	return bad_state(b, e, "writeset continued");
+}
+
+static int feed_bit(void *b, uint32_t block, int value, struct pd_err *e)
+{
+	return era_build_writeset_bit(b, block, value, e);
+}
+
+static int feed_marked(void *b, uint32_t begin, uint32_t len, struct pd_err *e)
+{
+	return era_build_writeset_run(b, begin, len, e);
+}
+
+static int feed_ws_end(void *b, struct pd_err *e)
+{
+	return era_build_writeset_end(b, e);
+}
+
+static int feed_ea_begin(void *b, struct pd_err *e)
+{
+	return era_build_era_array_begin(b, e);
+}
+
+static int feed_ea_continue(void *b, struct pd_err *e)
+{
+	return bad_state(b, e, "era_array continued");
+}
+
+static int feed_era(void *b, uint32_t block, uint32_t era, struct pd_err *e)
+{
+	return era_build_era(b, block, era, e);
+}
+
+static int feed_ea_end(void *b, struct pd_err *e)
+{
+	return era_build_era_array_end(b, e);
+}
+
+struct era_feed era_build_feed(struct era_builder *b)
+{
+	return (struct era_feed){
+		.ctx = b,
+		.writeset_begin = feed_ws_begin,
+		.writeset_continue = feed_ws_continue,
+		.bit = feed_bit,
+		.marked = feed_marked,
+		.writeset_end = feed_ws_end,
+		.era_array_begin = feed_ea_begin,
+		.era_array_continue = feed_ea_continue,
+		.era = feed_era,
+		.era_array_end = feed_ea_end,
+	};
+}
+
+static int part_feed_ws_begin(void *q, uint32_t era, uint32_t nr_bits, struct pd_err *e)
+{
+	return era_build_part_writeset_begin(q, era, nr_bits, e);
+}
+
+static int part_feed_ws_continue(void *q, uint32_t era, uint32_t nr_bits, struct pd_err *e)
+{
+	return era_build_part_writeset_continue(q, era, nr_bits, e);
+}
+
+static int part_feed_bit(void *q, uint32_t block, int value, struct pd_err *e)
+{
+	return era_build_part_bit(q, block, value, e);
+}
+
+static int part_feed_marked(void *q, uint32_t begin, uint32_t len, struct pd_err *e)
+{
+	return era_build_part_run(q, begin, len, e);
+}
+
+static int part_feed_ws_end(void *q, struct pd_err *e)
+{
+	return era_build_part_writeset_end(q, e);
+}
+
+static int part_feed_ea_begin(void *q, struct pd_err *e)
+{
+	return era_build_part_era_array_begin(q, e);
+}
+
+static int part_feed_ea_continue(void *q, struct pd_err *e)
+{
+	return era_build_part_era_array_continue(q, e);
+}
+
+static int part_feed_era(void *q, uint32_t block, uint32_t era, struct pd_err *e)
+{
+	return era_build_part_era(q, block, era, e);
+}
+
+static int part_feed_ea_end(void *q, struct pd_err *e)
+{
+	return era_build_part_era_array_end(q, e);
+}
+
+struct era_feed era_build_part_feed(struct era_build_part *q)
+{
+	return (struct era_feed){
+		.ctx = q,
+		.writeset_begin = part_feed_ws_begin,
+		.writeset_continue = part_feed_ws_continue,
+		.bit = part_feed_bit,
+		.marked = part_feed_marked,
+		.writeset_end = part_feed_ws_end,
+		.era_array_begin = part_feed_ea_begin,
+		.era_array_continue = part_feed_ea_continue,
+		.era = part_feed_era,
+		.era_array_end = part_feed_ea_end,
+	};
 }
 
 /* A guard for every writer: metadata whose meaning the kernel's digest

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include "../libpd/bdev.h"
 #include "era_disk.h"
+#include "era_feed.h"
 
 struct era_builder;
 
@@ -118,6 +119,12 @@ int era_build_part_era(struct era_build_part *q, uint32_t block, uint32_t era, s
 int era_build_part_era_array_end(struct era_build_part *q, struct pd_err *e);
 /* Both threads done: the builder ends as after era_build_era_array_end(). */
 int era_build_join(struct era_builder *b, struct era_build_part *q, struct pd_err *e);
+
+/* The feeds (era_feed.h) of a builder and of a part: the calls above, for
+ * a producer of events that does not know which it feeds. A builder's
+ * ..._continue calls fail (only a part begins inside an element). */
+struct era_feed era_build_feed(struct era_builder *b);
+struct era_feed era_build_part_feed(struct era_build_part *q);
 
 /* Lower bound of the device size (bytes) for nr_blocks origin blocks and no
  * writesets; for early size checks. */

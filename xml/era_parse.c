@@ -60,7 +60,9 @@ static const char *const names[N_COUNT] = {
 
 struct parser {
 	xmlParserCtxtPtr ctxt;
-	const struct era_xml_events *ev;
+	const struct era_xml_events *ev; /* the element events: the caller's, or `own` */
+	struct era_xml_events own;       /* the caller's with its feed's element events */
+	void *sb_ctx;                    /* the caller's ctx, for superblock_begin/end */
 	struct era_xml_error *err;
 	const xmlChar *iname[N_COUNT];   /* names interned in the parser's dictionary */
 	enum state st;
@@ -256,7 +258,7 @@ static void start_el(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 			sb.block_size = v[0];
 			sb.nr_blocks = v[1];
 			sb.current_era = v[2];
-			if (p->ev->superblock_begin && (r = p->ev->superblock_begin(p->ev->ctx, &sb, &p->e)))
+			if (p->ev->superblock_begin && (r = p->ev->superblock_begin(p->sb_ctx, &sb, &p->e)))
 				return callback_failed(p, r);
 			p->st = ST_SB;
 			return;
@@ -384,7 +386,7 @@ static void end_el(void *ctx, const xmlChar *localname, const xmlChar *prefix, c
 			return;
 		}
 		if (p->ev->superblock_end)
-			r = p->ev->superblock_end(p->ev->ctx, &p->e);
+			r = p->ev->superblock_end(p->sb_ctx, &p->e);
 		p->st = ST_DONE;
 		break;
 	default:
@@ -452,6 +454,23 @@ static int setup(struct parser *p, const struct era_xml_events *ev, struct era_x
 	memset(err, 0, sizeof(*err));
 	memset(sax, 0, sizeof(*sax));
 	p->ev = ev;
+	p->sb_ctx = ev->ctx;
+	if (ev->feed) {
+		const struct era_feed *f = ev->feed;
+
+		p->own = *ev;
+		p->own.ctx = f->ctx;
+		p->own.writeset_begin = f->writeset_begin;
+		p->own.writeset_continue = f->writeset_continue;
+		p->own.bit = f->bit;
+		p->own.marked = f->marked;
+		p->own.writeset_end = f->writeset_end;
+		p->own.era_array_begin = f->era_array_begin;
+		p->own.era_array_continue = f->era_array_continue;
+		p->own.era = f->era;
+		p->own.era_array_end = f->era_array_end;
+		p->ev = &p->own;
+	}
 	p->err = err;
 	sax->initialized = XML_SAX2_MAGIC;
 	sax->startElementNs = start_el;

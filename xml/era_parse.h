@@ -17,6 +17,7 @@
 #ifndef XML_ERA_PARSE_H
 #define XML_ERA_PARSE_H
 #include <stdint.h>
+#include "../format/era_feed.h"
 #include "../libpd/pd_err.h"
 
 struct era_xml_superblock {
@@ -45,6 +46,10 @@ struct era_xml_events {
 	 * the element open at the cut, in place of its begin event. */
 	int (*writeset_continue)(void *ctx, uint32_t era, uint32_t nr_bits, struct pd_err *e);
 	int (*era_array_continue)(void *ctx, struct pd_err *e);
+	/* Optional: a builder's feed (format/era_feed.h). When set, the events
+	 * of the elements inside <superblock> go to it, in place of the
+	 * callbacks above; superblock_begin/end still get ctx. */
+	const struct era_feed *feed;
 };
 
 struct era_xml_error {

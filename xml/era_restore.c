@@ -20,7 +20,8 @@
 #define CUT_SEARCH_MAX (16ull << 20) /* how far after the target to look for a cut */
 #define TAG_MAX 4096u                /* a context start tag longer than this: no cut */
 
-static int ev_sb(void *ctx, const struct era_xml_superblock *sb, struct pd_err *e)
+/* The builder (ctx) begun with the document's superblock. */
+static int build_begin(void *ctx, const struct era_xml_superblock *sb, struct pd_err *e)
 {
 	struct era_build_params p;
 
@@ -32,41 +33,6 @@ static int ev_sb(void *ctx, const struct era_xml_superblock *sb, struct pd_err *
 	return era_build_begin(ctx, &p, e);
 }
 
-static int ev_ws_begin(void *ctx, uint32_t era, uint32_t nr_bits, struct pd_err *e)
-{
-	return era_build_writeset_begin(ctx, era, nr_bits, e);
-}
-
-static int ev_bit(void *ctx, uint32_t block, int value, struct pd_err *e)
-{
-	return era_build_writeset_bit(ctx, block, value, e);
-}
-
-static int ev_marked(void *ctx, uint32_t begin, uint32_t len, struct pd_err *e)
-{
-	return era_build_writeset_run(ctx, begin, len, e);
-}
-
-static int ev_ws_end(void *ctx, struct pd_err *e)
-{
-	return era_build_writeset_end(ctx, e);
-}
-
-static int ev_ea_begin(void *ctx, struct pd_err *e)
-{
-	return era_build_era_array_begin(ctx, e);
-}
-
-static int ev_era(void *ctx, uint32_t block, uint32_t era, struct pd_err *e)
-{
-	return era_build_era(ctx, block, era, e);
-}
-
-static int ev_ea_end(void *ctx, struct pd_err *e)
-{
-	return era_build_era_array_end(ctx, e);
-}
-
 /* An output too small is not about a place in the XML. */
 static int restore_err(int r, struct era_xml_error *err)
 {
@@ -75,104 +41,31 @@ static int restore_err(int r, struct era_xml_error *err)
 	return r;
 }
 
+/* 0, or -1 with err filled: a commit's errors are about the output. */
+static int commit(struct era_builder *b, struct era_xml_error *err)
+{
+	struct pd_err e;
+
+	memset(&e, 0, sizeof(e));
+	if (!era_build_commit(b, &e))
+		return 0;
+	memset(err, 0, sizeof(*err));
+	err->code = e.code;
+	err->output = e.code == PD_E_IO || e.code == PD_E_NOSPC;
+	snprintf(err->msg, sizeof(err->msg), "%s", e.msg);
+	return -1;
+}
+
 /* ---- the parallel path ---- */
 
-struct half {
-	struct era_xml_superblock sb;   /* from the head, before the threads */
-	void *target;                   /* builder or part */
-};
-
-static int sb_same(const struct era_xml_superblock *a, const struct era_xml_superblock *b, struct pd_err *e)
+/* The superblock of a piece: the head's (ctx), that the builder began with. */
+static int sb_check(void *ctx, const struct era_xml_superblock *sb, struct pd_err *e)
 {
-	if (a->block_size != b->block_size || a->nr_blocks != b->nr_blocks || a->current_era != b->current_era)
+	const struct era_xml_superblock *h = ctx;
+
+	if (h->block_size != sb->block_size || h->nr_blocks != sb->nr_blocks || h->current_era != sb->current_era)
 		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "superblock differs");
 	return 0;
-}
-
-static int a_sb(void *ctx, const struct era_xml_superblock *sb, struct pd_err *e)
-{
-	const struct half *h = ctx;
-	return sb_same(&h->sb, sb, e);
-}
-
-static int a_ws_begin(void *ctx, uint32_t era, uint32_t nr_bits, struct pd_err *e)
-{
-	return era_build_writeset_begin(((struct half *)ctx)->target, era, nr_bits, e);
-}
-
-static int a_bit(void *ctx, uint32_t block, int value, struct pd_err *e)
-{
-	return era_build_writeset_bit(((struct half *)ctx)->target, block, value, e);
-}
-
-static int a_marked(void *ctx, uint32_t begin, uint32_t len, struct pd_err *e)
-{
-	return era_build_writeset_run(((struct half *)ctx)->target, begin, len, e);
-}
-
-static int a_ws_end(void *ctx, struct pd_err *e)
-{
-	return era_build_writeset_end(((struct half *)ctx)->target, e);
-}
-
-static int a_ea_begin(void *ctx, struct pd_err *e)
-{
-	return era_build_era_array_begin(((struct half *)ctx)->target, e);
-}
-
-static int a_era(void *ctx, uint32_t block, uint32_t era, struct pd_err *e)
-{
-	return era_build_era(((struct half *)ctx)->target, block, era, e);
-}
-
-static int a_ea_end(void *ctx, struct pd_err *e)
-{
-	return era_build_era_array_end(((struct half *)ctx)->target, e);
-}
-
-static int b_ws_continue(void *ctx, uint32_t era, uint32_t nr_bits, struct pd_err *e)
-{
-	return era_build_part_writeset_continue(((struct half *)ctx)->target, era, nr_bits, e);
-}
-
-static int b_ws_begin(void *ctx, uint32_t era, uint32_t nr_bits, struct pd_err *e)
-{
-	return era_build_part_writeset_begin(((struct half *)ctx)->target, era, nr_bits, e);
-}
-
-static int b_bit(void *ctx, uint32_t block, int value, struct pd_err *e)
-{
-	return era_build_part_bit(((struct half *)ctx)->target, block, value, e);
-}
-
-static int b_marked(void *ctx, uint32_t begin, uint32_t len, struct pd_err *e)
-{
-	return era_build_part_run(((struct half *)ctx)->target, begin, len, e);
-}
-
-static int b_ws_end(void *ctx, struct pd_err *e)
-{
-	return era_build_part_writeset_end(((struct half *)ctx)->target, e);
-}
-
-static int b_ea_continue(void *ctx, struct pd_err *e)
-{
-	return era_build_part_era_array_continue(((struct half *)ctx)->target, e);
-}
-
-static int b_ea_begin(void *ctx, struct pd_err *e)
-{
-	return era_build_part_era_array_begin(((struct half *)ctx)->target, e);
-}
-
-static int b_era(void *ctx, uint32_t block, uint32_t era, struct pd_err *e)
-{
-	return era_build_part_era(((struct half *)ctx)->target, block, era, e);
-}
-
-static int b_ea_end(void *ctx, struct pd_err *e)
-{
-	return era_build_part_era_array_end(((struct half *)ctx)->target, e);
 }
 
 static int read_at(int fd, char *buf, size_t len, uint64_t off, size_t *got)
@@ -259,7 +152,8 @@ static long last_context(const char *buf, size_t n)
 
 struct second {
 	pthread_t th;
-	struct half h;
+	struct era_xml_superblock sb;   /* from the head, before the threads */
+	struct era_feed feed;           /* the part's */
 	struct era_xml_piece pc;
 	struct era_xml_error err;
 	const char *head;
@@ -276,17 +170,9 @@ static void *second_main(void *arg)
 {
 	struct second *s = arg;
 	const struct era_xml_events ev = {
-		.ctx = &s->h,
-		.superblock_begin = a_sb,
-		.writeset_begin = b_ws_begin,
-		.bit = b_bit,
-		.marked = b_marked,
-		.writeset_end = b_ws_end,
-		.era_array_begin = b_ea_begin,
-		.era = b_era,
-		.era_array_end = b_ea_end,
-		.writeset_continue = b_ws_continue,
-		.era_array_continue = b_ea_continue,
+		.ctx = &s->sb,
+		.superblock_begin = sb_check,
+		.feed = &s->feed,
 		.bytes_read = s->progress,
 	};
 	uint64_t hi = s->pc.begin, lo;
@@ -341,22 +227,11 @@ out:
 static int restore_parallel(int fd, uint64_t size, struct era_builder *b, uint64_t *progress,
 			    const struct era_restore_opts *o, struct era_restore_report *rep, struct era_xml_error *err)
 {
-	const struct era_xml_events ev = {
-		.bytes_read = progress,
-		.superblock_begin = a_sb,
-		.writeset_begin = a_ws_begin,
-		.bit = a_bit,
-		.marked = a_marked,
-		.writeset_end = a_ws_end,
-		.era_array_begin = a_ea_begin,
-		.era = a_era,
-		.era_array_end = a_ea_end,
-	};
-	struct era_xml_events ev_a = ev;
+	struct era_feed feed_a;
+	struct era_xml_events ev_a = { .superblock_begin = sb_check, .feed = &feed_a, .bytes_read = progress };
+	struct era_xml_superblock sb;
 	struct era_build_part *q = NULL;
 	struct era_xml_error err_a;
-	struct era_build_params p;
-	struct half ha;
 	struct second s;
 	struct pd_err e = { 0 };
 	char *head = malloc(SCAN);
@@ -369,7 +244,7 @@ static int restore_parallel(int fd, uint64_t size, struct era_builder *b, uint64
 	s.progress = progress;
 	if (!head || read_at(fd, head, HEAD_MAX, 0, &n))
 		goto out_early;
-	head_len = era_xml_probe_head(head, n, &ha.sb);
+	head_len = era_xml_probe_head(head, n, &sb);
 	if (!head_len)
 		goto out_early;
 	/* where to cut: as the caller says (tests), or a little past the middle */
@@ -387,18 +262,13 @@ static int restore_parallel(int fd, uint64_t size, struct era_builder *b, uint64
 	if (!cut || cut <= head_len)
 		goto out_early;
 
-	memset(&p, 0, sizeof(p));
-	p.data_block_size = ha.sb.block_size;
-	p.nr_blocks = ha.sb.nr_blocks;
-	p.current_era = ha.sb.current_era;
-	p.flags = 1;
 	memset(&e, 0, sizeof(e));
-	if (era_build_begin(b, &p, &e) || era_build_part_new(b, &q, &e))
+	if (build_begin(b, &sb, &e) || era_build_part_new(b, &q, &e))
 		goto out;
-	ha.target = b;
-	ev_a.ctx = &ha;
-	s.h.sb = ha.sb;
-	s.h.target = q;
+	feed_a = era_build_feed(b);
+	ev_a.ctx = &sb;
+	s.sb = sb;
+	s.feed = era_build_part_feed(q);
 	s.head = head;
 	s.head_len = head_len;
 	s.pc = (struct era_xml_piece){ .kind = ERA_XML_SECOND, .fd = fd, .begin = cut, .end = size, .stop = &stop };
@@ -416,15 +286,7 @@ static int restore_parallel(int fd, uint64_t size, struct era_builder *b, uint64
 		goto out;
 	if (era_build_join(b, q, &e))
 		goto out;
-	if (era_build_commit(b, &e)) {
-		memset(err, 0, sizeof(*err));
-		err->code = e.code;
-		err->output = e.code == PD_E_IO || e.code == PD_E_NOSPC;
-		snprintf(err->msg, sizeof(err->msg), "%s", e.msg);
-		r = -1;
-		goto out;
-	}
-	r = 0;
+	r = commit(b, err);
 out:
 #define TS(t) ((double)(t).tv_sec + (double)(t).tv_nsec / 1e9)
 	if (rep) {
@@ -457,19 +319,8 @@ out_early:
 int era_xml_restore(int fd, struct era_builder *b, uint64_t *progress, const struct era_restore_opts *o,
 		    struct era_restore_report *rep, struct era_xml_error *err)
 {
-	const struct era_xml_events ev = {
-		.ctx = b,
-		.bytes_read = progress,
-		.superblock_begin = ev_sb,
-		.writeset_begin = ev_ws_begin,
-		.bit = ev_bit,
-		.marked = ev_marked,
-		.writeset_end = ev_ws_end,
-		.era_array_begin = ev_ea_begin,
-		.era = ev_era,
-		.era_array_end = ev_ea_end,
-	};
-	struct pd_err e;
+	const struct era_feed feed = era_build_feed(b);
+	const struct era_xml_events ev = { .ctx = b, .superblock_begin = build_begin, .feed = &feed, .bytes_read = progress };
 	struct stat st;
 	int threads = o ? o->threads : ERA_RESTORE_AUTO;
 	uint64_t min = o && o->parallel_min ? o->parallel_min : PARALLEL_MIN;
@@ -497,13 +348,5 @@ int era_xml_restore(int fd, struct era_builder *b, uint64_t *progress, const str
 	}
 	if (era_xml_parse_fd(fd, &ev, err))
 		return restore_err(-1, err);
-	memset(&e, 0, sizeof(e));
-	if (era_build_commit(b, &e)) {
-		memset(err, 0, sizeof(*err));
-		err->code = e.code;
-		err->output = e.code == PD_E_IO || e.code == PD_E_NOSPC;
-		snprintf(err->msg, sizeof(err->msg), "%s", e.msg);
-		return -1;
-	}
-	return 0;
+	return commit(b, err);
 }
