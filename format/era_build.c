@@ -1,92 +1,17 @@
-#include <errno.h>
+/* The sequential builder (era_build.h): the superblock's fields, the
+ * writesets one at a time, the era array, the commit. The era-array writer
+ * is era_build_array.c, the writeset accumulator era_build_ws.c, the part
+ * for the second thread and the join era_build_part.c. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "../libpd/array_build.h"
-#include "../libpd/bitset.h"
 #include "../libpd/btree_build.h"
-#include "../libpd/disk.h"
 #include "../libpd/sm_build.h"
-#include "../libpd/writer.h"
-#include "era_build.h"
+#include "era_build_int.h"
 #include "era_digest.h"
 #include "era_sb.h"
-
-#define EA_PER 1018u                /* era array entries per block */
-#define EA_BATCH 32u                /* era array blocks per write */
-/* What the second part of a parallel build may hold in writeset bitmaps
- * beyond two whole ones (of nr_blocks bits): more and it fails, and the
- * build is redone in one thread, which holds one at a time. */
-#define PART_SLACK_BYTES (32ull << 20)
-_Static_assert((PD_BLOCK_SIZE - sizeof(struct pd_disk_array_header)) / 4 == EA_PER, "era array block");
-
-/* Writes era array blocks straight to their fixed places, block 1 + index,
- * EA_BATCH at a time. Entries come consecutively from `first`; when that is
- * not the start of a block (the second part of a parallel build) the block
- * is kept apart as the head, for the join to complete. */
-struct eaw {
-	int fd;
-	int dry;                  /* write nothing (output too small) */
-	uint64_t nr;              /* entries in the array */
-	uint64_t first;           /* first entry given here; UINT64_MAX: none yet */
-	uint64_t next;            /* the next entry */
-	uint32_t *cur;            /* values of the block being filled; NULL: none */
-	uint32_t cur_n, cur_cap;  /* entries in it so far / in all */
-	uint64_t cur_blk;
-	int cur_is_head;
-	unsigned char *head;      /* one block */
-	uint64_t head_blk;
-	int have_head;
-	unsigned char *batch;     /* EA_BATCH blocks */
-	uint64_t batch_first;     /* array block of batch slot 0 */
-	unsigned nb;              /* complete blocks in the batch */
-};
-
-enum state { S_NEW, S_SB, S_WS, S_EA, S_ENDED, S_DONE, S_FAILED };
-
-/* One writeset's bits as they come, the builder's and each of a part's:
- * bits [0, held_bits) are in memory, the rest are clear (only the origin's
- * blocks are held unless a bit past them is set: a writeset from before a
- * shrink; none in a dry run). */
-struct wsacc {
-	uint32_t era, nr_bits;
-	uint64_t *bits;
-	uint64_t cap_words;       /* words allocated in bits */
-	uint64_t held_bits;
-	uint64_t next_bit;        /* bits must ascend */
-};
-
-struct ws_entry {
-	uint32_t era;
-	uint32_t nr_bits;
-	uint64_t root;
-};
-
-struct era_builder {
-	struct pd_bdev *dev;
-	struct pd_writer w;
-	int writer_ready;
-	enum state st;
-	struct era_build_params p;
-	/* writesets */
-	struct ws_entry *ws;
-	uint32_t nr_ws, cap_ws;
-	int pending;              /* cur holds a writeset not yet written */
-	struct wsacc cur;
-	uint32_t given_nr_bits;      /* nr_bits of the latest writeset_begin (a merge keeps the larger cur) */
-	int seen_era_array;
-	/* era array */
-	struct eaw ea;
-	int ea_ready;
-	uint64_t ws_root, ea_root;
-	uint64_t used;            /* blocks used, after commit */
-	uint64_t needed_bytes;
-	struct era_build_stats stats;
-	/* the digest rule's cheap test (era_digest.h), checked at commit */
-	uint32_t ws_min_era, ea_max;
-};
 
 int era_build_open(struct era_builder **out, struct pd_bdev *dev, struct pd_err *e)
 {
@@ -105,8 +30,7 @@ void era_build_free(struct era_builder *b)
 		return;
 	if (b->writer_ready)
 		pd_writer_free(&b->w);
-	free(b->ea.head);
-	free(b->ea.batch);
+	eaw_free(&b->ea);
 	free(b->ws);
 	free(b->cur.bits);
 	free(b);
@@ -118,147 +42,14 @@ void era_build_reset(struct era_builder *b)
 
 	if (b->writer_ready)
 		pd_writer_free(&b->w);
-	free(b->ea.head);
-	free(b->ea.batch);
+	eaw_free(&b->ea);
 	free(b->ws);
 	free(b->cur.bits);
 	memset(b, 0, sizeof(*b));
 	b->dev = dev;
 }
 
-static uint64_t ea_blocks(uint64_t nr)
-{
-	return (nr + EA_PER - 1) / EA_PER;
-}
-
-static uint32_t ea_entries_in(const struct eaw *w, uint64_t blk)
-{
-	uint64_t left = w->nr - blk * EA_PER;
-	return left < EA_PER ? (uint32_t)left : EA_PER;
-}
-
-static int eaw_init(struct eaw *w, int fd, uint64_t nr, int dry, struct pd_err *e)
-{
-	memset(w, 0, sizeof(*w));
-	w->fd = fd;
-	w->dry = dry;
-	w->nr = nr;
-	w->first = UINT64_MAX;
-	if (posix_memalign((void **)&w->batch, PD_BLOCK_SIZE, (size_t)EA_BATCH * PD_BLOCK_SIZE) ||
-	    posix_memalign((void **)&w->head, PD_BLOCK_SIZE, PD_BLOCK_SIZE)) {
-		free(w->batch);
-		w->batch = NULL;
-		return pd_fail(e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
-	}
-	memset(w->head, 0, PD_BLOCK_SIZE);
-	return 0;
-}
-
-static void eaw_seal(const struct eaw *w, unsigned char *blk, uint64_t idx)
-{
-	struct pd_disk_array_header *h = (struct pd_disk_array_header *)blk;
-	uint32_t n = ea_entries_in(w, idx);
-
-	h->max_entries = htole32(EA_PER);
-	h->nr_entries = htole32(n);
-	h->value_size = htole32(4);
-	h->blocknr = htole64(1 + idx);
-	memset(blk + sizeof(*h) + 4u * n, 0, (size_t)(EA_PER - n) * 4u + (PD_BLOCK_SIZE - sizeof(*h) - 4u * EA_PER));
-	pd_array_validator.prepare(&pd_array_validator, blk, 1 + idx);
-}
-
-static int eaw_write(const struct eaw *w, const unsigned char *buf, uint64_t idx, unsigned n, struct pd_err *e)
-{
-	size_t len = (size_t)n * PD_BLOCK_SIZE, done = 0;
-	off_t off = (off_t)((1 + idx) << PD_BLOCK_SHIFT);
-
-	if (w->dry)
-		return 0;
-	while (done < len) {
-		ssize_t r = pwrite(w->fd, buf + done, len - done, off + (off_t)done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return pd_fail(e, PD_E_IO, 1 + idx + done / PD_BLOCK_SIZE, "write failed: %s",
-				       r < 0 ? strerror(errno) : "no progress");
-		done += (size_t)r;
-	}
-	return 0;
-}
-
-static int eaw_flush(struct eaw *w, struct pd_err *e)
-{
-	int r;
-
-	if (!w->nb)
-		return 0;
-	if (!w->dry)
-		for (unsigned i = 0; i < w->nb; i++)
-			eaw_seal(w, w->batch + (size_t)i * PD_BLOCK_SIZE, w->batch_first + i);
-	r = eaw_write(w, w->batch, w->batch_first, w->nb, e);
-	w->nb = 0;
-	return r;
-}
-
-/* The block being filled is full (or there is none): move on to the block
- * of entry `next`. */
-static int eaw_advance(struct eaw *w, struct pd_err *e)
-{
-	uint64_t blk = w->next / EA_PER;
-	uint32_t off = (uint32_t)(w->next % EA_PER);
-
-	if (w->cur && !w->cur_is_head && ++w->nb == EA_BATCH) {
-		int r = eaw_flush(w, e);
-		if (r)
-			return r;
-	}
-	if (w->next >= w->nr)
-		return pd_fail(e, PD_E_RANGE, PD_NO_BLOCK, "era block %llu is out of range", (unsigned long long)w->next);
-	if (off) {
-		/* only the first block of a part can start inside */
-		w->cur = (uint32_t *)(void *)(w->head + sizeof(struct pd_disk_array_header));
-		w->cur_is_head = 1;
-		w->head_blk = blk;
-		w->have_head = 1;
-	} else {
-		if (!w->nb)
-			w->batch_first = blk;
-		w->cur = (uint32_t *)(void *)(w->batch + (size_t)w->nb * PD_BLOCK_SIZE + sizeof(struct pd_disk_array_header));
-		w->cur_is_head = 0;
-	}
-	w->cur_blk = blk;
-	w->cur_n = off;
-	w->cur_cap = ea_entries_in(w, blk);
-	return 0;
-}
-
-static inline int eaw_push(struct eaw *w, uint32_t le_value, struct pd_err *e)
-{
-	if (__builtin_expect(w->cur_n == w->cur_cap, 0)) {
-		int r = eaw_advance(w, e);
-		if (r)
-			return r;
-	}
-	w->cur[w->cur_n++] = le_value;
-	w->next++;
-	return 0;
-}
-
-/* Writes every complete block; an incomplete last one stays (a part's end
- * that is not the array's). */
-static int eaw_end(struct eaw *w, struct pd_err *e)
-{
-	if (w->cur && !w->cur_is_head && w->cur_n == w->cur_cap) {
-		w->nb++;
-		w->cur = NULL;
-		w->cur_n = w->cur_cap = 0;
-	}
-	return eaw_flush(w, e);
-}
-
-static int fail(struct era_builder *b, struct pd_err *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(struct era_builder *b, struct pd_err *e, int code, const char *fmt, ...)
+int era_build_fail(struct era_builder *b, struct pd_err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -273,9 +64,9 @@ static int fail(struct era_builder *b, struct pd_err *e, int code, const char *f
 	return -code;
 }
 
-static int bad_state(struct era_builder *b, struct pd_err *e, const char *what)
+int era_build_bad_state(struct era_builder *b, struct pd_err *e, const char *what)
 {
-	return fail(b, e, PD_E_INVAL, "%s out of place", what);
+	return era_build_fail(b, e, PD_E_INVAL, "%s out of place", what);
 }
 
 /* Blocks of one level-by-level btree built over n entries (see btree_build.c). */
@@ -309,7 +100,7 @@ static uint64_t array_blocks(uint64_t n, uint32_t value_size)
 
 /* Bytes of bitset blocks (values and index) a writeset of nr_bits bits
  * takes on the output. */
-static uint64_t bitset_bytes(uint32_t nr_bits)
+uint64_t era_build_bitset_bytes(uint32_t nr_bits)
 {
 	return array_blocks(pd_bitset_words(nr_bits), 8) * PD_BLOCK_SIZE;
 }
@@ -322,7 +113,6 @@ uint64_t era_build_min_bytes(uint32_t nr_blocks)
 
 	return dev == UINT64_MAX ? UINT64_MAX : dev * PD_BLOCK_SIZE;
 }
-
 
 /* Does block 0 hold what looks like era metadata? Only then must its
  * zeroing reach the device before anything else is written. */
@@ -346,9 +136,9 @@ int era_build_begin(struct era_builder *b, const struct era_build_params *p, str
 	int r;
 
 	if (b->st != S_NEW)
-		return bad_state(b, e, "superblock");
+		return era_build_bad_state(b, e, "superblock");
 	if (p->nr_blocks > ERA_MAX_NR_BLOCKS)
-		return fail(b, e, PD_E_RANGE, "nr_blocks %u: " ERA_MAX_NR_BLOCKS_WHY, p->nr_blocks);
+		return era_build_fail(b, e, PD_E_RANGE, "nr_blocks %u: " ERA_MAX_NR_BLOCKS_WHY, p->nr_blocks);
 	b->p = *p;
 	b->needed_bytes = era_build_min_bytes(p->nr_blocks);
 	/* the era array's blocks come first, at fixed places */
@@ -379,121 +169,15 @@ int era_build_begin(struct era_builder *b, const struct era_build_params *p, str
 	return 0;
 }
 
-/* Bits [begin, end) set in w. */
-static void set_range(uint64_t *w, uint64_t begin, uint64_t end)
-{
-	uint64_t i = begin;
-
-	for (; i < end && (i & 63); i++)
-		pd_bit_set(w, i);
-	for (; i + 64 <= end; i += 64)
-		w[i >> 6] = ~0ull;
-	for (; i < end; i++)
-		pd_bit_set(w, i);
-}
-
-/* The bits a writeset of nr_bits bits holds at first (struct wsacc). */
-static uint64_t held_for(uint32_t nr_bits, uint32_t nr_blocks)
-{
-	return nr_bits < nr_blocks ? nr_bits : nr_blocks;
-}
-
-/* A new writeset in a: `held` bits held, all clear. 0 or -PD_E_NOMEM. */
-static int wsacc_start(struct wsacc *a, uint32_t era, uint32_t nr_bits, uint64_t held)
-{
-	uint64_t words = pd_bitset_words(held);
-
-	if (words > a->cap_words || !a->bits) {
-		free(a->bits);
-		a->bits = malloc(words ? words * 8 : 8);
-		a->cap_words = a->bits ? words : 0;
-		if (!a->bits)
-			return -PD_E_NOMEM;
-	}
-	memset(a->bits, 0, words * 8);
-	a->era = era;
-	a->nr_bits = nr_bits;
-	a->held_bits = held;
-	a->next_bit = 0;
-	return 0;
-}
-
-/* All nr_bits bits held (a bit at or past held_bits is set, or a merge
- * made the writeset larger). 0 or -PD_E_NOMEM. */
-static int wsacc_hold_all(struct wsacc *a)
-{
-	uint64_t have = pd_bitset_words(a->held_bits), words = pd_bitset_words(a->nr_bits);
-
-	if (words > a->cap_words) {
-		uint64_t *q = realloc(a->bits, words * 8);
-		if (!q)
-			return -PD_E_NOMEM;
-		a->bits = q;
-		a->cap_words = words;
-	}
-	memset(a->bits + have, 0, (words - have) * 8);
-	a->held_bits = a->nr_bits;
-	return 0;
-}
-
-/* What is wrong with the next bit: 0, PD_E_ORDER or PD_E_RANGE (a clear
- * bit past nr_bits but below nr_blocks is fine: dumps list every block). */
-static int wsacc_check(const struct wsacc *a, uint64_t block, int value, uint32_t nr_blocks)
-{
-	if (block < a->next_bit)
-		return PD_E_ORDER;
-	if (block >= a->nr_bits && (value || block >= nr_blocks))
-		return PD_E_RANGE;
-	return 0;
-}
-
-/* ORs src's held bits into dst, which holds at least as many. */
-static void wsacc_or(struct wsacc *dst, const struct wsacc *src)
-{
-	uint64_t n = pd_bitset_words(src->held_bits);
-
-	for (uint64_t k = 0; k < n; k++)
-		dst->bits[k] |= src->bits[k];
-}
-
-/* Writes the bitset: the held words, then zero words up to nr_bits. */
-static int build_bitset(struct pd_writer *w, const uint64_t *words, uint64_t held, uint64_t nr_bits,
-			uint64_t *root, struct pd_err *e)
-{
-	static const uint64_t zero;
-	struct pd_array_builder a;
-	uint64_t n_held = pd_bitset_words(held), n = pd_bitset_words(nr_bits);
-	uint64_t buf[509];
-	int r;
-
-	if (held == nr_bits)
-		return pd_bitset_build(w, words, nr_bits, root, e);
-	r = pd_array_builder_init(&a, w, 8, e);
-	for (uint64_t i = 0; !r && i < n_held;) {
-		uint64_t k = n_held - i < 509 ? n_held - i : 509;
-		for (uint64_t j = 0; j < k; j++)
-			buf[j] = htole64(words[i + j]);
-		r = pd_array_builder_push(&a, buf, k, e);
-		i += k;
-	}
-	if (!r && n > n_held)
-		r = pd_array_builder_fill(&a, &zero, n - n_held, e);
-	if (r) {
-		pd_array_builder_free(&a);
-		return r;
-	}
-	return pd_array_builder_finish(&a, root, e);
-}
-
 /* A bit at or past held_bits is set: hold the whole writeset. Returns 1
  * when the output is already known too small (nothing will be written, so
  * bits are not kept: the bit is dropped). */
-static int hold_all(struct era_builder *b, struct pd_err *e)
+int era_build_hold_all(struct era_builder *b, struct pd_err *e)
 {
 	if (b->w.dry)
 		return 1;
 	if (wsacc_hold_all(&b->cur))
-		return fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", b->cur.nr_bits);
+		return era_build_fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", b->cur.nr_bits);
 	return 0;
 }
 
@@ -505,7 +189,7 @@ static int write_pending(struct era_builder *b, struct pd_err *e)
 	if (!b->pending)
 		return 0;
 	b->pending = 0;
-	r = build_bitset(&b->w, b->cur.bits, b->cur.held_bits, b->cur.nr_bits, &root, e);
+	r = wsacc_write(&b->w, &b->cur, &root, e);
 	if (r) {
 		b->st = S_FAILED;
 		return r;
@@ -514,7 +198,7 @@ static int write_pending(struct era_builder *b, struct pd_err *e)
 		uint32_t cap = b->cap_ws ? 2 * b->cap_ws : 8;
 		struct ws_entry *q = realloc(b->ws, cap * sizeof(*q));
 		if (!q)
-			return fail(b, e, PD_E_NOMEM, "out of memory");
+			return era_build_fail(b, e, PD_E_NOMEM, "out of memory");
 		b->ws = q;
 		b->cap_ws = cap;
 	}
@@ -529,28 +213,28 @@ int era_build_writeset_begin(struct era_builder *b, uint32_t era, uint32_t nr_bi
 	int r;
 
 	if (b->st != S_SB || b->seen_era_array)
-		return bad_state(b, e, "writeset");
+		return era_build_bad_state(b, e, "writeset");
 	if (era > b->p.current_era)
-		return fail(b, e, PD_E_RANGE, "writeset era %u is greater than current_era %u", era,
+		return era_build_fail(b, e, PD_E_RANGE, "writeset era %u is greater than current_era %u", era,
 			    b->p.current_era);
 	if (nr_bits > ERA_MAX_NR_BITS)
-		return fail(b, e, PD_E_RANGE, "writeset nr_bits %u is too large (at most %u)", nr_bits, ERA_MAX_NR_BITS);
+		return era_build_fail(b, e, PD_E_RANGE, "writeset nr_bits %u is too large (at most %u)", nr_bits, ERA_MAX_NR_BITS);
 	/* before any memory is taken for it: a bitmap the output cannot hold
 	 * is refused (the exact size of a too small output that can is given
 	 * at the commit) */
-	if (bitset_bytes(nr_bits) > b->dev->size_bytes)
-		return fail(b, e, PD_E_NOSPC,
+	if (era_build_bitset_bytes(nr_bits) > b->dev->size_bytes)
+		return era_build_fail(b, e, PD_E_NOSPC,
 			    "output too small: writeset era %u of %u bits needs %llu bytes of bitset blocks, the output has %llu",
-			    era, nr_bits, (unsigned long long)bitset_bytes(nr_bits),
+			    era, nr_bits, (unsigned long long)era_build_bitset_bytes(nr_bits),
 			    (unsigned long long)b->dev->size_bytes);
 	if (b->pending && b->cur.era == era && (b->p.options & ERA_BUILD_MERGE_DUP)) {
 		/* OR this one into the pending writeset (repair: held whole) */
-		if (b->cur.held_bits < b->cur.nr_bits && (r = hold_all(b, e)) < 0)
+		if (b->cur.held_bits < b->cur.nr_bits && (r = era_build_hold_all(b, e)) < 0)
 			return r;
 		if (nr_bits > b->cur.nr_bits) {
 			b->cur.nr_bits = nr_bits;
 			if (!b->w.dry && wsacc_hold_all(&b->cur))
-				return fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", nr_bits);
+				return era_build_fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", nr_bits);
 		}
 		b->stats.writesets_merged++;
 		b->given_nr_bits = nr_bits;
@@ -563,10 +247,10 @@ int era_build_writeset_begin(struct era_builder *b, uint32_t era, uint32_t nr_bi
 		return r;
 	for (uint32_t i = 0; i < b->nr_ws; i++)
 		if (b->ws[i].era == era)
-			return fail(b, e, PD_E_INVAL, "writeset for era %u given twice", era);
+			return era_build_fail(b, e, PD_E_INVAL, "writeset for era %u given twice", era);
 	/* a dry run (output too small) only counts blocks: it holds no bits */
 	if (wsacc_start(&b->cur, era, nr_bits, b->w.dry ? 0 : held_for(nr_bits, b->p.nr_blocks)))
-		return fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", nr_bits);
+		return era_build_fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", nr_bits);
 	b->given_nr_bits = nr_bits;
 	b->pending = 1;
 	b->stats.nr_writesets++;
@@ -578,10 +262,10 @@ static int check_bit(struct era_builder *b, uint64_t block, int value, struct pd
 {
 	switch (wsacc_check(&b->cur, block, value, b->p.nr_blocks)) {
 	case PD_E_ORDER:
-		return fail(b, e, PD_E_ORDER, "bit for block %llu %s", (unsigned long long)block,
+		return era_build_fail(b, e, PD_E_ORDER, "bit for block %llu %s", (unsigned long long)block,
 			    block + 1 == b->cur.next_bit ? "given twice" : "out of order (blocks must ascend)");
 	case PD_E_RANGE:
-		return fail(b, e, PD_E_RANGE, "bit block %llu is out of range (writeset nr_bits %u)",
+		return era_build_fail(b, e, PD_E_RANGE, "bit block %llu is out of range (writeset nr_bits %u)",
 			    (unsigned long long)block, b->cur.nr_bits);
 	}
 	return 0;
@@ -590,12 +274,12 @@ static int check_bit(struct era_builder *b, uint64_t block, int value, struct pd
 int era_build_writeset_bit(struct era_builder *b, uint32_t block, int value, struct pd_err *e)
 {
 	if (__builtin_expect(b->st != S_WS, 0))
-		return bad_state(b, e, "bit");
+		return era_build_bad_state(b, e, "bit");
 	if (__builtin_expect(block < b->cur.next_bit || block >= b->cur.held_bits, 0)) {
 		int r = check_bit(b, block, value, e);
 		if (r)
 			return r;
-		if (value && block >= b->cur.held_bits && (r = hold_all(b, e))) {
+		if (value && block >= b->cur.held_bits && (r = era_build_hold_all(b, e))) {
 			if (r < 0)
 				return r;
 			value = 0;
@@ -613,16 +297,16 @@ int era_build_writeset_run(struct era_builder *b, uint32_t begin, uint32_t len, 
 	int r;
 
 	if (b->st != S_WS)
-		return bad_state(b, e, "marked");
+		return era_build_bad_state(b, e, "marked");
 	if (!len)
 		return 0;
 	if ((r = check_bit(b, begin, 1, e)) || (r = check_bit(b, end - 1, 1, e)))
 		return r;
-	r = end > b->cur.held_bits ? hold_all(b, e) : 0;
+	r = end > b->cur.held_bits ? era_build_hold_all(b, e) : 0;
 	if (r < 0)
 		return r;
 	if (!r)
-		set_range(b->cur.bits, begin, end);
+		wsacc_set_range(b->cur.bits, begin, end);
 	b->cur.next_bit = end;
 	return 0;
 }
@@ -635,8 +319,8 @@ int era_build_writeset_words(struct era_builder *b, const uint64_t *words, struc
 	int r;
 
 	if (b->st != S_WS)
-		return bad_state(b, e, "writeset bits");
-	if (b->cur.held_bits < b->cur.nr_bits && (r = hold_all(b, e))) {
+		return era_build_bad_state(b, e, "writeset bits");
+	if (b->cur.held_bits < b->cur.nr_bits && (r = era_build_hold_all(b, e))) {
 		if (r < 0)
 			return r;
 		n = 0;
@@ -653,7 +337,7 @@ int era_build_writeset_words(struct era_builder *b, const uint64_t *words, struc
 int era_build_writeset_end(struct era_builder *b, struct pd_err *e)
 {
 	if (b->st != S_WS)
-		return bad_state(b, e, "end of writeset");
+		return era_build_bad_state(b, e, "end of writeset");
 	b->st = S_SB;
 	return 0;
 }
@@ -663,7 +347,7 @@ int era_build_era_array_begin(struct era_builder *b, struct pd_err *e)
 	int r;
 
 	if (b->st != S_SB || b->seen_era_array)
-		return bad_state(b, e, "era_array");
+		return era_build_bad_state(b, e, "era_array");
 	r = write_pending(b, e);
 	if (r)
 		return r;
@@ -680,7 +364,7 @@ static int fill_gap(struct era_builder *b, uint64_t upto, struct pd_err *e)
 	int r;
 
 	if (!(b->p.options & ERA_BUILD_ALLOW_GAPS))
-		return fail(b, e, PD_E_INVAL, "era_array: no entry for block %llu",
+		return era_build_fail(b, e, PD_E_INVAL, "era_array: no entry for block %llu",
 			    (unsigned long long)b->ea.next);
 	b->stats.gaps_filled += upto - b->ea.next;
 	if (b->p.gap_era > b->ea_max)
@@ -698,23 +382,23 @@ int era_build_era(struct era_builder *b, uint32_t block, uint32_t era, struct pd
 	int r;
 
 	if (__builtin_expect(b->st != S_EA, 0))
-		return bad_state(b, e, "era");
+		return era_build_bad_state(b, e, "era");
 	if (__builtin_expect(block != b->ea.next, 0)) {
 		if (block < b->ea.next)
-			return fail(b, e, PD_E_ORDER, "era for block %u %s", block,
+			return era_build_fail(b, e, PD_E_ORDER, "era for block %u %s", block,
 				    (uint64_t)block + 1 == b->ea.next ? "given twice"
 								      : "out of order (blocks must ascend)");
 		if (block >= b->p.nr_blocks)
-			return fail(b, e, PD_E_RANGE, "era block %u is out of range (nr_blocks %u)", block,
+			return era_build_fail(b, e, PD_E_RANGE, "era block %u is out of range (nr_blocks %u)", block,
 				    b->p.nr_blocks);
 		if ((r = fill_gap(b, block, e)))
 			return r;
 	}
 	if (__builtin_expect(block >= b->p.nr_blocks, 0))
-		return fail(b, e, PD_E_RANGE, "era block %u is out of range (nr_blocks %u)", block, b->p.nr_blocks);
+		return era_build_fail(b, e, PD_E_RANGE, "era block %u is out of range (nr_blocks %u)", block, b->p.nr_blocks);
 	if (__builtin_expect(era > b->p.current_era, 0)) {
 		if (!(b->p.options & ERA_BUILD_CLAMP_ERAS))
-			return fail(b, e, PD_E_RANGE, "era %u of block %u is greater than current_era %u", era, block,
+			return era_build_fail(b, e, PD_E_RANGE, "era %u of block %u is greater than current_era %u", era, block,
 				    b->p.current_era);
 		b->stats.eras_clamped++;
 		era = b->p.current_era;
@@ -736,7 +420,7 @@ int era_build_eras_le(struct era_builder *b, uint64_t first, const void *values,
 
 	for (uint32_t i = 0; i < n; i++) {
 		if (first + i > UINT32_MAX)
-			return fail(b, e, PD_E_RANGE, "era block %llu is out of range", (unsigned long long)(first + i));
+			return era_build_fail(b, e, PD_E_RANGE, "era block %llu is out of range", (unsigned long long)(first + i));
 		r = era_build_era(b, (uint32_t)(first + i), pd_get32(p + 4u * i), e);
 		if (r)
 			return r;
@@ -770,371 +454,25 @@ static int build_ws_tree(struct era_builder *b, uint64_t *root, struct pd_err *e
 	return pd_btree_builder_finish(&bt, root, e);
 }
 
-/* The era array's index: array block i is at block 1 + i. */
-static int build_ea_index(struct era_builder *b, uint64_t *root, struct pd_err *e)
-{
-	struct pd_btree_builder bt;
-	uint64_t n = ea_blocks(b->p.nr_blocks);
-	int r = pd_btree_builder_init(&bt, &b->w, 8, e);
-
-	if (r)
-		return r;
-	for (uint64_t i = 0; i < n; i++) {
-		unsigned char v[8];
-		pd_put64(v, 1 + i);
-		r = pd_btree_builder_push(&bt, i, v, e);
-		if (r) {
-			pd_btree_builder_free(&bt);
-			return r;
-		}
-	}
-	return pd_btree_builder_finish(&bt, root, e);
-}
-
 int era_build_era_array_end(struct era_builder *b, struct pd_err *e)
 {
 	int r;
 
 	if (b->st != S_EA)
-		return bad_state(b, e, "end of era_array");
+		return era_build_bad_state(b, e, "end of era_array");
 	if (b->ea.next < b->p.nr_blocks && (r = fill_gap(b, b->p.nr_blocks, e)))
 		return r;
 	r = eaw_end(&b->ea, e);
 	if (!r)
 		r = build_ws_tree(b, &b->ws_root, e);
 	if (!r)
-		r = build_ea_index(b, &b->ea_root, e);
+		r = eaw_build_index(&b->w, b->p.nr_blocks, &b->ea_root, e);
 	if (r) {
 		b->st = S_FAILED;
 		return r;
 	}
 	b->st = S_ENDED;
 	return 0;
-}
-
-/* ---- parallel building: a part takes the events of the document's second
- * half in a thread of its own ---- */
-
-struct part_ws {
-	struct wsacc acc;
-	uint64_t first_bit;       /* UINT64_MAX: no bit given */
-	int continued;            /* began before the part did */
-};
-
-struct era_build_part {
-	struct era_builder *b;
-	enum state st;
-	struct era_build_params p;
-	struct part_ws *ws;       /* in document order */
-	uint32_t nr_ws, cap_ws;
-	struct part_ws *cur;
-	int started_in_ea;
-	struct eaw ea;
-	uint32_t ea_max;
-	uint64_t held_bytes, max_held_bytes;  /* bitmaps held (until the join) */
-};
-
-/* Takes bytes more of bitmap memory, within the part's bound. */
-static int part_take(struct era_build_part *q, uint64_t bytes, struct pd_err *e);
-
-int era_build_part_new(struct era_builder *b, struct era_build_part **out, struct pd_err *e)
-{
-	struct era_build_part *q;
-	int r;
-
-	if (b->st != S_SB && b->st != S_WS && b->st != S_EA)
-		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "part out of place");
-	if (b->p.options)
-		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "no parallel build with repair options");
-	q = calloc(1, sizeof(*q));
-	if (!q)
-		return pd_fail(e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
-	q->b = b;
-	q->p = b->p;
-	r = eaw_init(&q->ea, b->ea.fd, b->ea.nr, b->ea.dry, e);
-	if (r) {
-		free(q);
-		return r;
-	}
-	q->max_held_bytes = 2 * 8 * pd_bitset_words(b->p.nr_blocks) + PART_SLACK_BYTES;
-	q->st = S_SB;
-	*out = q;
-	return 0;
-}
-
-void era_build_part_free(struct era_build_part *q)
-{
-	if (!q)
-		return;
-	for (uint32_t i = 0; i < q->nr_ws; i++)
-		free(q->ws[i].acc.bits);
-	free(q->ws);
-	free(q->ea.head);
-	free(q->ea.batch);
-	free(q);
-}
-
-static int part_fail(struct era_build_part *q, struct pd_err *e, int code, const char *msg)
-{
-	q->st = S_FAILED;
-	return pd_fail(e, code, PD_NO_BLOCK, "%s", msg);
-}
-
-static int part_take(struct era_build_part *q, uint64_t bytes, struct pd_err *e)
-{
-	if (bytes > q->max_held_bytes - q->held_bytes)
-		return part_fail(q, e, PD_E_NOMEM, "the second part would hold too many writeset bitmaps");
-	q->held_bytes += bytes;
-	return 0;
-}
-
-/* As hold_all() of the builder, within the part's bound. */
-static int part_hold_all(struct era_build_part *q, struct part_ws *w, struct pd_err *e)
-{
-	uint64_t have = pd_bitset_words(w->acc.held_bits), words = pd_bitset_words(w->acc.nr_bits);
-	int r;
-
-	if (q->ea.dry)
-		return 1;
-	if ((r = part_take(q, (words - have) * 8, e)))
-		return r;
-	if (wsacc_hold_all(&w->acc))
-		return part_fail(q, e, PD_E_NOMEM, "out of memory");
-	return 0;
-}
-
-static int part_ws_add(struct era_build_part *q, uint32_t era, uint32_t nr_bits, int continued, struct pd_err *e)
-{
-	struct part_ws *w;
-	uint64_t held;
-	int r;
-
-	if (q->st != S_SB || q->started_in_ea)
-		return part_fail(q, e, PD_E_INVAL, "writeset out of place");
-	if (era > q->p.current_era || nr_bits > ERA_MAX_NR_BITS)
-		return part_fail(q, e, PD_E_RANGE, "writeset out of range");
-	if (bitset_bytes(nr_bits) > q->b->dev->size_bytes)
-		return part_fail(q, e, PD_E_NOSPC, "output too small");
-	for (uint32_t i = 0; i < q->nr_ws; i++)
-		if (q->ws[i].acc.era == era)
-			return part_fail(q, e, PD_E_INVAL, "writeset given twice");
-	if (q->nr_ws == q->cap_ws) {
-		uint32_t cap = q->cap_ws ? 2 * q->cap_ws : 4;
-		struct part_ws *n = realloc(q->ws, cap * sizeof(*n));
-		if (!n)
-			return part_fail(q, e, PD_E_NOMEM, "out of memory");
-		q->ws = n;
-		q->cap_ws = cap;
-	}
-	w = &q->ws[q->nr_ws];
-	memset(w, 0, sizeof(*w));
-	held = q->ea.dry ? 0 : held_for(nr_bits, q->p.nr_blocks);
-	if ((r = part_take(q, pd_bitset_words(held) * 8, e)))
-		return r;
-	if (wsacc_start(&w->acc, era, nr_bits, held))
-		return part_fail(q, e, PD_E_NOMEM, "out of memory");
-	q->nr_ws++;
-	w->first_bit = UINT64_MAX;
-	w->continued = continued;
-	q->cur = w;
-	q->st = S_WS;
-	return 0;
-}
-
-int era_build_part_writeset_continue(struct era_build_part *q, uint32_t era, uint32_t nr_bits, struct pd_err *e)
-{
-	if (q->nr_ws)
-		return part_fail(q, e, PD_E_INVAL, "writeset continued out of place");
-	return part_ws_add(q, era, nr_bits, 1, e);
-}
-
-int era_build_part_writeset_begin(struct era_build_part *q, uint32_t era, uint32_t nr_bits, struct pd_err *e)
-{
-	return part_ws_add(q, era, nr_bits, 0, e);
-}
-
-static int part_check_bit(struct era_build_part *q, uint64_t block, int value, struct pd_err *e)
-{
-	switch (wsacc_check(&q->cur->acc, block, value, q->p.nr_blocks)) {
-	case PD_E_ORDER:
-		return part_fail(q, e, PD_E_ORDER, "bit out of order");
-	case PD_E_RANGE:
-		return part_fail(q, e, PD_E_RANGE, "bit out of range");
-	}
-	return 0;
-}
-
-int era_build_part_bit(struct era_build_part *q, uint32_t block, int value, struct pd_err *e)
-{
-	struct part_ws *w = q->cur;
-
-	if (__builtin_expect(q->st != S_WS, 0))
-		return part_fail(q, e, PD_E_INVAL, "bit out of place");
-	if (__builtin_expect(block < w->acc.next_bit || block >= w->acc.held_bits || w->first_bit == UINT64_MAX, 0)) {
-		int r = part_check_bit(q, block, value, e);
-		if (r)
-			return r;
-		if (value && block >= w->acc.held_bits && (r = part_hold_all(q, w, e))) {
-			if (r < 0)
-				return r;
-			value = 0;
-		}
-		if (w->first_bit == UINT64_MAX)
-			w->first_bit = block;
-	}
-	if (value)
-		pd_bit_set(w->acc.bits, block);
-	w->acc.next_bit = (uint64_t)block + 1;
-	return 0;
-}
-
-int era_build_part_run(struct era_build_part *q, uint32_t begin, uint32_t len, struct pd_err *e)
-{
-	struct part_ws *w = q->cur;
-	uint64_t end = (uint64_t)begin + len;
-	int r;
-
-	if (q->st != S_WS)
-		return part_fail(q, e, PD_E_INVAL, "marked out of place");
-	if (!len)
-		return 0;
-	if ((r = part_check_bit(q, begin, 1, e)) || (r = part_check_bit(q, end - 1, 1, e)))
-		return r;
-	r = end > w->acc.held_bits ? part_hold_all(q, w, e) : 0;
-	if (r < 0)
-		return r;
-	if (w->first_bit == UINT64_MAX)
-		w->first_bit = begin;
-	if (!r)
-		set_range(w->acc.bits, begin, end);
-	w->acc.next_bit = end;
-	return 0;
-}
-
-int era_build_part_writeset_end(struct era_build_part *q, struct pd_err *e)
-{
-	if (q->st != S_WS)
-		return part_fail(q, e, PD_E_INVAL, "end of writeset out of place");
-	q->st = S_SB;
-	return 0;
-}
-
-int era_build_part_era_array_begin(struct era_build_part *q, struct pd_err *e)
-{
-	if (q->st != S_SB || q->started_in_ea)
-		return part_fail(q, e, PD_E_INVAL, "era_array out of place");
-	q->ea.first = 0;
-	q->ea.next = 0;
-	q->st = S_EA;
-	return 0;
-}
-
-int era_build_part_era_array_continue(struct era_build_part *q, struct pd_err *e)
-{
-	if (q->st != S_SB || q->nr_ws)
-		return part_fail(q, e, PD_E_INVAL, "era_array continued out of place");
-	q->started_in_ea = 1;
-	q->ea.next = UINT64_MAX; /* no block is that: the first entry takes the slow path */
-	q->st = S_EA;
-	return 0;
-}
-
-int era_build_part_era(struct era_build_part *q, uint32_t block, uint32_t era, struct pd_err *e)
-{
-	if (__builtin_expect(q->st != S_EA, 0))
-		return part_fail(q, e, PD_E_INVAL, "era out of place");
-	if (__builtin_expect(block != q->ea.next, 0)) {
-		if (q->ea.first != UINT64_MAX)
-			return part_fail(q, e, PD_E_ORDER, "era entries not consecutive");
-		q->ea.first = q->ea.next = block;
-	}
-	if (__builtin_expect(block >= q->p.nr_blocks || era > q->p.current_era, 0))
-		return part_fail(q, e, PD_E_RANGE, "era entry out of range");
-	if (era > q->ea_max)
-		q->ea_max = era;
-	if (__builtin_expect(eaw_push(&q->ea, htole32(era), e) != 0, 0)) {
-		q->st = S_FAILED;
-		return -PD_E_IO;
-	}
-	return 0;
-}
-
-int era_build_part_era_array_end(struct era_build_part *q, struct pd_err *e)
-{
-	int r;
-
-	if (q->st != S_EA)
-		return part_fail(q, e, PD_E_INVAL, "end of era_array out of place");
-	r = eaw_end(&q->ea, e);
-	if (r) {
-		q->st = S_FAILED;
-		return r;
-	}
-	q->st = S_ENDED;
-	return 0;
-}
-
-static int join_fail(struct era_builder *b, struct pd_err *e, const char *what)
-{
-	return fail(b, e, PD_E_INVAL, "parallel build: %s", what);
-}
-
-int era_build_join(struct era_builder *b, struct era_build_part *q, struct pd_err *e)
-{
-	struct eaw *a = &b->ea, *c = &q->ea;
-	uint32_t i = 0;
-	int r;
-
-	if (q->st != S_ENDED)
-		return join_fail(b, e, "the second part did not end");
-	if (q->started_in_ea) {
-		if (b->st != S_EA)
-			return join_fail(b, e, "the first part did not end in the era array");
-	} else {
-		struct part_ws *w = q->nr_ws ? &q->ws[0] : NULL;
-
-		if (!w || !w->continued || b->st != S_WS || !b->pending || b->cur.era != w->acc.era ||
-		    b->cur.nr_bits != w->acc.nr_bits || (w->first_bit != UINT64_MAX && w->first_bit < b->cur.next_bit))
-			return join_fail(b, e, "the parts do not meet in a writeset");
-		if (w->acc.held_bits > b->cur.held_bits && (r = hold_all(b, e)))
-			return r < 0 ? r : join_fail(b, e, "a dry run holds no bits");
-		wsacc_or(&b->cur, &w->acc);
-		if (w->first_bit != UINT64_MAX)
-			b->cur.next_bit = w->acc.next_bit;
-		if ((r = era_build_writeset_end(b, e)))
-			return r;
-		for (i = 1; i < q->nr_ws; i++) {
-			w = &q->ws[i];
-			if ((r = era_build_writeset_begin(b, w->acc.era, w->acc.nr_bits, e)))
-				return r;
-			if (w->acc.held_bits > b->cur.held_bits && (r = hold_all(b, e)))
-				return r < 0 ? r : join_fail(b, e, "a dry run holds no bits");
-			wsacc_or(&b->cur, &w->acc);
-			b->cur.next_bit = w->acc.next_bit;
-			if ((r = era_build_writeset_end(b, e)))
-				return r;
-		}
-		if ((r = era_build_era_array_begin(b, e)))
-			return r;
-	}
-	/* the era array: the first part's last block and the second's first */
-	if (c->first != UINT64_MAX) {
-		if (c->first != a->next)
-			return join_fail(b, e, "the era array's parts do not meet");
-		if (a->cur && a->cur_n < a->cur_cap) {
-			if (!c->have_head || c->head_blk != a->cur_blk || c->next < a->cur_blk * EA_PER + a->cur_cap)
-				return join_fail(b, e, "the era array's parts do not meet");
-			memcpy(a->cur + a->cur_n, (uint32_t *)(void *)(c->head + sizeof(struct pd_disk_array_header)) + a->cur_n,
-			       (size_t)(a->cur_cap - a->cur_n) * 4);
-			a->cur_n = a->cur_cap;
-		} else if (c->have_head) {
-			return join_fail(b, e, "the era array's parts do not meet");
-		}
-		a->next = c->next;
-	}
-	if (q->ea_max > b->ea_max)
-		b->ea_max = q->ea_max;
-	return era_build_era_array_end(b, e);
 }
 
 /* ---- the feeds (era_feed.h) ---- */
@@ -1148,7 +486,7 @@ static int feed_ws_continue(void *b, uint32_t era, uint32_t nr_bits, struct pd_e
 {
 	(void)era;
 	(void)nr_bits;
-	return bad_state(b, e, "writeset continued");
+	return era_build_bad_state(b, e, "writeset continued");
 }
 
 static int feed_bit(void *b, uint32_t block, int value, struct pd_err *e)
@@ -1173,7 +511,7 @@ static int feed_ea_begin(void *b, struct pd_err *e)
 
 static int feed_ea_continue(void *b, struct pd_err *e)
 {
-	return bad_state(b, e, "era_array continued");
+	return era_build_bad_state(b, e, "era_array continued");
 }
 
 static int feed_era(void *b, uint32_t block, uint32_t era, struct pd_err *e)
@@ -1202,67 +540,6 @@ struct era_feed era_build_feed(struct era_builder *b)
 	};
 }
 
-static int part_feed_ws_begin(void *q, uint32_t era, uint32_t nr_bits, struct pd_err *e)
-{
-	return era_build_part_writeset_begin(q, era, nr_bits, e);
-}
-
-static int part_feed_ws_continue(void *q, uint32_t era, uint32_t nr_bits, struct pd_err *e)
-{
-	return era_build_part_writeset_continue(q, era, nr_bits, e);
-}
-
-static int part_feed_bit(void *q, uint32_t block, int value, struct pd_err *e)
-{
-	return era_build_part_bit(q, block, value, e);
-}
-
-static int part_feed_marked(void *q, uint32_t begin, uint32_t len, struct pd_err *e)
-{
-	return era_build_part_run(q, begin, len, e);
-}
-
-static int part_feed_ws_end(void *q, struct pd_err *e)
-{
-	return era_build_part_writeset_end(q, e);
-}
-
-static int part_feed_ea_begin(void *q, struct pd_err *e)
-{
-	return era_build_part_era_array_begin(q, e);
-}
-
-static int part_feed_ea_continue(void *q, struct pd_err *e)
-{
-	return era_build_part_era_array_continue(q, e);
-}
-
-static int part_feed_era(void *q, uint32_t block, uint32_t era, struct pd_err *e)
-{
-	return era_build_part_era(q, block, era, e);
-}
-
-static int part_feed_ea_end(void *q, struct pd_err *e)
-{
-	return era_build_part_era_array_end(q, e);
-}
-
-struct era_feed era_build_part_feed(struct era_build_part *q)
-{
-	return (struct era_feed){
-		.ctx = q,
-		.writeset_begin = part_feed_ws_begin,
-		.writeset_continue = part_feed_ws_continue,
-		.bit = part_feed_bit,
-		.marked = part_feed_marked,
-		.writeset_end = part_feed_ws_end,
-		.era_array_begin = part_feed_ea_begin,
-		.era_array_continue = part_feed_ea_continue,
-		.era = part_feed_era,
-		.era_array_end = part_feed_ea_end,
-	};
-}
-
 /* A guard for every writer: metadata whose meaning the kernel's digest
  * would change is never committed. The cheap test needs nothing; when it
  * fails, what was written is read back from the device (the superblock is
@@ -1278,7 +555,7 @@ static int check_digest_safe(struct era_builder *b, struct pd_err *e)
 		return 0;
 	ws = calloc(b->nr_ws, sizeof(*ws));
 	if (!ws)
-		return fail(b, e, PD_E_NOMEM, "out of memory");
+		return era_build_fail(b, e, PD_E_NOMEM, "out of memory");
 	for (uint32_t i = 0; i < b->nr_ws; i++)
 		ws[i] = (struct era_writeset_info){ .era = b->ws[i].era, .nr_bits = b->ws[i].nr_bits, .root = b->ws[i].root };
 	r = pd_bm_open(&bm, b->dev->path, PD_OPEN_RDONLY, PD_BM_DEFAULT_CACHE, e);
@@ -1293,7 +570,7 @@ static int check_digest_safe(struct era_builder *b, struct pd_err *e)
 		char msg[sizeof(e->msg)];
 
 		era_digest_describe(&res, msg, sizeof(msg));
-		return fail(b, e, PD_E_INVAL, "%s", msg);
+		return era_build_fail(b, e, PD_E_INVAL, "%s", msg);
 	}
 	return 0;
 }
@@ -1307,16 +584,16 @@ int era_build_commit(struct era_builder *b, struct pd_err *e)
 	int r;
 
 	if (b->st != S_ENDED)
-		return bad_state(b, e, b->seen_era_array ? "end of superblock" : "end of superblock without era_array");
+		return era_build_bad_state(b, e, b->seen_era_array ? "end of superblock" : "end of superblock without era_array");
 	r = pd_sm_build_linear(&b->w, dev_blocks, &sm, e);
 	if (r == -PD_E_NOSPC || (!r && b->w.dry)) {
 		uint64_t need = pd_sm_min_device_blocks(pd_writer_used(&b->w) -
 							pd_sm_overhead(dev_blocks));
 		b->needed_bytes = need == UINT64_MAX ? UINT64_MAX : need * PD_BLOCK_SIZE;
 		if (need == UINT64_MAX)
-			return fail(b, e, PD_E_NOSPC, "the metadata needs more than the %llu blocks a space map can address",
+			return era_build_fail(b, e, PD_E_NOSPC, "the metadata needs more than the %llu blocks a space map can address",
 				    (unsigned long long)PD_SM_MAX_BLOCKS);
-		return fail(b, e, PD_E_NOSPC, "output too small: the metadata needs %llu bytes (%llu blocks of 4096), the output has %llu",
+		return era_build_fail(b, e, PD_E_NOSPC, "output too small: the metadata needs %llu bytes (%llu blocks of 4096), the output has %llu",
 			    (unsigned long long)b->needed_bytes, (unsigned long long)need,
 			    (unsigned long long)b->dev->size_bytes);
 	}
@@ -1347,7 +624,7 @@ int era_build_commit(struct era_builder *b, struct pd_err *e)
 	sb.era_array_root = b->ea_root;
 	sb.metadata_snap = 0;
 	if (posix_memalign(&blk, PD_BLOCK_SIZE, PD_BLOCK_SIZE))
-		return fail(b, e, PD_E_NOMEM, "out of memory");
+		return era_build_fail(b, e, PD_E_NOMEM, "out of memory");
 	era_sb_encode(blk, &sb);
 	era_sb_validator.prepare(&era_sb_validator, blk, ERA_SUPERBLOCK_LOCATION);
 	r = pd_bdev_write(b->dev, ERA_SUPERBLOCK_LOCATION, blk, e);
