@@ -90,8 +90,8 @@ int cache_sb_read(struct pd_bm *bm, struct cache_sb *sb, void *raw, struct pd_er
 		return pd_fail(e, PD_E_RANGE, where,
 			       "cache superblock: a root points beyond the end of the device (%llu blocks)",
 			       (unsigned long long)nr);
-	/* cache_blocks sizes the result bitset: its array (509 entries a block) must fit. */
-	if ((sb->cache_blocks + 508ull) / 509 > nr)
+	/* cache_blocks sizes the result bitset: its array must fit. */
+	if (pd_array_blocks(sb->cache_blocks, 8) > nr)
 		return pd_fail(e, PD_E_RANGE, where,
 			       "cache superblock: %u cache blocks: a mapping array that large cannot fit a device of %llu blocks",
 			       sb->cache_blocks, (unsigned long long)nr);

@@ -69,46 +69,17 @@ int era_build_bad_state(struct era_builder *b, struct pd_err *e, const char *wha
 	return era_build_fail(b, e, PD_E_INVAL, "%s out of place", what);
 }
 
-/* Blocks of one level-by-level btree built over n entries (see btree_build.c). */
-static uint64_t btree_nodes(uint64_t n, uint32_t max)
-{
-	uint64_t total = 0;
-
-	for (;;) {
-		uint64_t level;
-		if (n <= max)
-			level = 1;
-		else if (n <= 2ull * max)
-			level = 2;
-		else
-			level = (n - 2ull * max - 1) / max + 1 + 2;
-		total += level;
-		if (level == 1)
-			return total;
-		n = level;
-		max = pd_node_max_entries(8);
-	}
-}
-
-static uint64_t array_blocks(uint64_t n, uint32_t value_size)
-{
-	uint32_t per = pd_array_max_entries(value_size);
-	uint64_t blocks = (n + per - 1) / per;
-
-	return blocks + btree_nodes(blocks, pd_node_max_entries(8));
-}
-
 /* Bytes of bitset blocks (values and index) a writeset of nr_bits bits
  * takes on the output. */
 uint64_t era_build_bitset_bytes(uint32_t nr_bits)
 {
-	return array_blocks(pd_bitset_words(nr_bits), 8) * PD_BLOCK_SIZE;
+	return pd_array_build_blocks(pd_bitset_words(nr_bits), 8) * PD_BLOCK_SIZE;
 }
 
 uint64_t era_build_min_bytes(uint32_t nr_blocks)
 {
 	/* superblock, writeset tree leaf, era array */
-	uint64_t used = 1 + 1 + array_blocks(nr_blocks, 4);
+	uint64_t used = 1 + 1 + pd_array_build_blocks(nr_blocks, 4);
 	uint64_t dev = pd_sm_min_device_blocks(used);
 
 	return dev == UINT64_MAX ? UINT64_MAX : dev * PD_BLOCK_SIZE;

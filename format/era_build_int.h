@@ -10,9 +10,8 @@
 #include "../libpd/writer.h"
 #include "era_build.h"
 
-#define EA_PER 1018u                /* era array entries per block */
-#define EA_BATCH 32u                /* era array blocks per write */
-_Static_assert((PD_BLOCK_SIZE - sizeof(struct pd_disk_array_header)) / 4 == EA_PER, "era array block");
+#define EA_PER pd_array_max_entries(4) /* era array entries per block */
+#define EA_BATCH 32u                   /* era array blocks per write */
 
 /* Writes era array blocks straight to their fixed places, block 1 + index,
  * EA_BATCH at a time. Entries come consecutively from `first`; when that is
@@ -38,7 +37,7 @@ struct eaw {
 
 static inline uint64_t ea_blocks(uint64_t nr)
 {
-	return (nr + EA_PER - 1) / EA_PER;
+	return pd_array_blocks(nr, 4);
 }
 
 int eaw_init(struct eaw *w, int fd, uint64_t nr, int dry, struct pd_err *e);

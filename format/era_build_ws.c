@@ -75,31 +75,7 @@ void wsacc_or(struct wsacc *dst, const struct wsacc *src)
 		dst->bits[k] |= src->bits[k];
 }
 
-int wsacc_write(struct pd_writer *w, const struct wsacc *acc, uint64_t *root, struct pd_err *e)
+int wsacc_write(struct pd_writer *w, const struct wsacc *a, uint64_t *root, struct pd_err *e)
 {
-	const uint64_t *words = acc->bits;
-	uint64_t held = acc->held_bits, nr_bits = acc->nr_bits;
-	static const uint64_t zero;
-	struct pd_array_builder a;
-	uint64_t n_held = pd_bitset_words(held), n = pd_bitset_words(nr_bits);
-	uint64_t buf[509];
-	int r;
-
-	if (held == nr_bits)
-		return pd_bitset_build(w, words, nr_bits, root, e);
-	r = pd_array_builder_init(&a, w, 8, e);
-	for (uint64_t i = 0; !r && i < n_held;) {
-		uint64_t k = n_held - i < 509 ? n_held - i : 509;
-		for (uint64_t j = 0; j < k; j++)
-			buf[j] = htole64(words[i + j]);
-		r = pd_array_builder_push(&a, buf, k, e);
-		i += k;
-	}
-	if (!r && n > n_held)
-		r = pd_array_builder_fill(&a, &zero, n - n_held, e);
-	if (r) {
-		pd_array_builder_free(&a);
-		return r;
-	}
-	return pd_array_builder_finish(&a, root, e);
+	return pd_bitset_build_held(w, a->bits, a->held_bits, a->nr_bits, root, e);
 }

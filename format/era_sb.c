@@ -121,8 +121,8 @@ int era_sb_read(struct pd_bm *bm, uint64_t location, struct era_sb *sb, struct p
 		return pd_fail(e, PD_E_RANGE, location, "superblock: nr_blocks %u: " ERA_MAX_NR_BLOCKS_WHY,
 			       sb->nr_blocks);
 	/* nr_blocks sizes every per-block allocation and output line: an era
-	 * array of that many entries must fit the device (1018 a block). */
-	if ((sb->nr_blocks + 1017ull) / 1018 > nr)
+	 * array of that many entries must fit the device. */
+	if (pd_array_blocks(sb->nr_blocks, 4) > nr)
 		return pd_fail(e, PD_E_RANGE, location,
 			       "superblock: nr_blocks %u: an era array that large cannot fit a device of %llu blocks",
 			       sb->nr_blocks, (unsigned long long)nr);

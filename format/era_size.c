@@ -2,13 +2,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include "../libpd/bitset.h"
 #include "../libpd/disk.h"
 #include "era_size.h"
 
-#define ERA_ARRAY_ENTRIES_PER_BLOCK 1018u /* le32 eras per array block */
-#define BITSET_WORDS_PER_BLOCK 509u       /* le64 words per array block */
-#define ARRAY_INDEX_MAX_ENTRIES 252u      /* btree node, 8-byte values */
-#define WRITESET_TREE_MAX_ENTRIES 201u    /* btree node, 12-byte values */
+#define ARRAY_INDEX_MAX_ENTRIES pd_node_max_entries(8)       /* array index btree */
+#define WRITESET_TREE_MAX_ENTRIES pd_node_max_entries(sizeof(struct era_disk_writeset))
 #define REF_COUNT_TREE_BLOCKS 1u          /* ref-count tree: one leaf in practice */
 /* A fixed reserve: the superblock copy a metadata snapshot takes, ref-count
  * tree nodes for blocks shared by a snapshot, and slack for tiny devices. */
@@ -33,10 +32,10 @@ static uint64_t btree_nodes(uint64_t n, uint32_t max_entries)
 	return total;
 }
 
-/* An array of n entries, per entries a block: its blocks and index. */
-static uint64_t array_blocks(uint64_t n, uint32_t per)
+/* An array of n entries of value_size bytes: its blocks and index. */
+static uint64_t array_blocks(uint64_t n, uint32_t value_size)
 {
-	uint64_t blocks = div_up(n, per);
+	uint64_t blocks = pd_array_blocks(n, value_size);
 
 	return blocks + btree_nodes(blocks, ARRAY_INDEX_MAX_ENTRIES);
 }
@@ -56,8 +55,8 @@ int era_metadata_size(const struct era_size_opts *o, struct era_size *s, struct 
 			       ERA_SIZE_MAX_WRITESETS);
 	*s = (struct era_size){ 0 };
 	s->superblock = 1;
-	s->era_array = array_blocks(o->nr_blocks, ERA_ARRAY_ENTRIES_PER_BLOCK);
-	s->writeset = array_blocks(div_up(o->nr_blocks, 64), BITSET_WORDS_PER_BLOCK);
+	s->era_array = array_blocks(o->nr_blocks, 4);
+	s->writeset = array_blocks(pd_bitset_words(o->nr_blocks), 8);
 	s->writesets = s->writeset * ((uint64_t)o->nr_writesets + 1);
 	s->writeset_tree = btree_nodes((uint64_t)o->nr_writesets + 1, WRITESET_TREE_MAX_ENTRIES);
 	s->live = s->superblock + s->era_array + s->writesets + s->writeset_tree;

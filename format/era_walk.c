@@ -101,8 +101,7 @@ static int ws_leaf(void *ctx, const struct pd_node *n)
  * device has means the count is garbage, not a reason to allocate. */
 static int bitset_fits(struct walk *w, uint64_t nr_bits)
 {
-	uint64_t blocks = (pd_bitset_words(nr_bits) + 508) / 509;
-	return blocks <= pd_bm_nr_blocks(w->bm);
+	return pd_array_blocks(pd_bitset_words(nr_bits), 8) <= pd_bm_nr_blocks(w->bm);
 }
 
 static int walk_writesets(struct walk *w, int data)
@@ -246,7 +245,7 @@ static int walk_era_array(struct walk *w, int data)
 	};
 	int r;
 
-	if ((w->sb.nr_blocks + 1017ull) / 1018 > pd_bm_nr_blocks(w->bm)) {
+	if (pd_array_blocks(w->sb.nr_blocks, 4) > pd_bm_nr_blocks(w->bm)) {
 		return problem(w, ERA_P_ERA_ARRAY, w->sb.location,
 			       "era array of %u entries cannot fit the metadata device", w->sb.nr_blocks) ?:
 		       -PD_E_CORRUPT;

@@ -121,24 +121,41 @@ int pd_array_builder_finish(struct pd_array_builder *a, uint64_t *root, struct p
 	return r;
 }
 
+uint64_t pd_array_build_blocks(uint64_t n, uint32_t value_size)
+{
+	uint64_t blocks = pd_array_blocks(n, value_size);
+
+	return blocks + pd_btree_build_nodes(blocks, 8);
+}
+
 int pd_bitset_build(struct pd_writer *w, const uint64_t *words, uint64_t nr_bits, uint64_t *root,
 		    struct pd_err *e)
 {
+	return pd_bitset_build_held(w, words, nr_bits, nr_bits, root, e);
+}
+
+int pd_bitset_build_held(struct pd_writer *w, const uint64_t *words, uint64_t held, uint64_t nr_bits,
+			 uint64_t *root, struct pd_err *e)
+{
+	static const uint64_t zero;
 	struct pd_array_builder a;
-	uint64_t nr_words = pd_bitset_words(nr_bits);
-	uint64_t buf[509];
+	uint64_t n_held = pd_bitset_words(held), nr_words = pd_bitset_words(nr_bits);
+	uint64_t buf[PD_BLOCK_SIZE / 8];
+	const uint64_t per = pd_array_max_entries(8);
 	int r = pd_array_builder_init(&a, w, 8, e);
 
-	for (uint64_t i = 0; !r && i < nr_words;) {
-		uint64_t k = nr_words - i < 509 ? nr_words - i : 509;
+	for (uint64_t i = 0; !r && i < n_held;) {
+		uint64_t k = n_held - i < per ? n_held - i : per;
 		for (uint64_t j = 0; j < k; j++)
 			buf[j] = htole64(words[i + j]);
-		/* bits past nr_bits stay clear on disk */
-		if (i + k == nr_words && (nr_bits & 63))
-			buf[k - 1] &= htole64((1ull << (nr_bits & 63)) - 1);
+		/* bits past those held stay clear on disk */
+		if (i + k == n_held && (held & 63))
+			buf[k - 1] &= htole64((1ull << (held & 63)) - 1);
 		r = pd_array_builder_push(&a, buf, k, e);
 		i += k;
 	}
+	if (!r && nr_words > n_held)
+		r = pd_array_builder_fill(&a, &zero, nr_words - n_held, e);
 	if (r) {
 		pd_array_builder_free(&a);
 		return r;

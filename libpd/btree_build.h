@@ -30,6 +30,9 @@ struct pd_btree_builder {
 	size_t nr_nodes, cap_nodes;
 };
 
+/* Nodes the builder writes for n entries of value_size bytes (all levels):
+ * the exact count, for size checks before building. */
+uint64_t pd_btree_build_nodes(uint64_t n, uint32_t value_size);
 int pd_btree_builder_init(struct pd_btree_builder *b, struct pd_writer *w, uint32_t value_size,
 			  struct pd_err *e);
 void pd_btree_builder_free(struct pd_btree_builder *b);

@@ -91,9 +91,18 @@ static inline uint32_t pd_node_max_entries(uint32_t value_size)
 	return 3u * (n / 3u);
 }
 
+/* Entries per array block for a value size (1018 for 4 bytes, 509 for 8):
+ * the one place that says it. */
 static inline uint32_t pd_array_max_entries(uint32_t value_size)
 {
 	return (PD_BLOCK_SIZE - sizeof(struct pd_disk_array_header)) / value_size;
+}
+
+/* Array blocks (values only, no index) for n entries of a value size. */
+static inline uint64_t pd_array_blocks(uint64_t n, uint32_t value_size)
+{
+	uint32_t per = pd_array_max_entries(value_size);
+	return n / per + (n % per != 0);
 }
 
 static inline uint32_t pd_get32(const void *p) { uint32_t v; __builtin_memcpy(&v, p, 4); return le32toh(v); }
