@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "../libpd/btree_build.h"
+#include "../libpd/io.h"
 #include "../libpd/validator.h"
 #include "era_build_int.h"
 
@@ -46,20 +46,13 @@ static void eaw_seal(const struct eaw *w, unsigned char *blk, uint64_t idx)
 
 static int eaw_write(const struct eaw *w, const unsigned char *buf, uint64_t idx, unsigned n, struct pd_err *e)
 {
-	size_t len = (size_t)n * PD_BLOCK_SIZE, done = 0;
-	off_t off = (off_t)((1 + idx) << PD_BLOCK_SHIFT);
+	size_t done;
 
 	if (w->dry)
 		return 0;
-	while (done < len) {
-		ssize_t r = pwrite(w->fd, buf + done, len - done, off + (off_t)done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return pd_fail(e, PD_E_IO, 1 + idx + done / PD_BLOCK_SIZE, "write failed: %s",
-				       r < 0 ? strerror(errno) : "no progress");
-		done += (size_t)r;
-	}
+	if (pd_pwrite_all(w->fd, buf, (size_t)n * PD_BLOCK_SIZE, (1 + idx) << PD_BLOCK_SHIFT, &done))
+		return pd_fail(e, PD_E_IO, 1 + idx + done / PD_BLOCK_SIZE, "write failed: %s",
+			       errno ? strerror(errno) : "no progress");
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "bdev.h"
+#include "io.h"
 #include "disk.h"
 
 int pd_bdev_open(struct pd_bdev *d, const char *path, unsigned flags, struct pd_err *e)
@@ -78,40 +79,26 @@ void pd_bdev_close(struct pd_bdev *d)
 
 int pd_bdev_read(struct pd_bdev *d, uint64_t block, void *buf, struct pd_err *e)
 {
-	size_t done = 0;
+	size_t done;
 
 	if (block >= d->nr_blocks)
 		return pd_fail(e, PD_E_RANGE, block, "beyond the end of the device (%llu blocks)",
 			       (unsigned long long)d->nr_blocks);
-	while (done < PD_BLOCK_SIZE) {
-		ssize_t n = pread(d->fd, (char *)buf + done, PD_BLOCK_SIZE - done,
-				  (off_t)(block << PD_BLOCK_SHIFT) + (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return pd_fail(e, PD_E_IO, block, "read failed: %s", strerror(errno));
-		if (n == 0)
-			return pd_fail(e, PD_E_IO, block, "short read");
-		done += (size_t)n;
-	}
+	if (pd_pread_all(d->fd, buf, PD_BLOCK_SIZE, block << PD_BLOCK_SHIFT, &done))
+		return pd_fail(e, PD_E_IO, block, "read failed: %s", strerror(errno));
+	if (done < PD_BLOCK_SIZE)
+		return pd_fail(e, PD_E_IO, block, "short read");
 	return 0;
 }
 
 int pd_bdev_write(struct pd_bdev *d, uint64_t block, const void *buf, struct pd_err *e)
 {
-	size_t done = 0;
+	size_t done;
 
 	if (block >= d->nr_blocks)
 		return pd_fail(e, PD_E_RANGE, block, "beyond the end of the device");
-	while (done < PD_BLOCK_SIZE) {
-		ssize_t n = pwrite(d->fd, (const char *)buf + done, PD_BLOCK_SIZE - done,
-				   (off_t)(block << PD_BLOCK_SHIFT) + (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return pd_fail(e, PD_E_IO, block, "write failed: %s", n < 0 ? strerror(errno) : "no progress");
-		done += (size_t)n;
-	}
+	if (pd_pwrite_all(d->fd, buf, PD_BLOCK_SIZE, block << PD_BLOCK_SHIFT, &done))
+		return pd_fail(e, PD_E_IO, block, "write failed: %s", errno ? strerror(errno) : "no progress");
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "disk.h"
+#include "io.h"
 #include "writer.h"
 
 int pd_writer_init(struct pd_writer *w, struct pd_bdev *dev, uint64_t limit, uint64_t first_free,
@@ -31,18 +32,11 @@ void pd_writer_free(struct pd_writer *w)
 
 int pd_writer_flush(struct pd_writer *w, struct pd_err *e)
 {
-	size_t len = (size_t)w->n * PD_BLOCK_SIZE, done = 0;
-	off_t off = (off_t)(w->first << PD_BLOCK_SHIFT);
+	size_t done;
 
-	while (done < len) {
-		ssize_t r = pwrite(w->dev->fd, w->buf + done, len - done, off + (off_t)done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return pd_fail(e, PD_E_IO, w->first + done / PD_BLOCK_SIZE, "write failed: %s",
-				       r < 0 ? strerror(errno) : "no progress");
-		done += (size_t)r;
-	}
+	if (pd_pwrite_all(w->dev->fd, w->buf, (size_t)w->n * PD_BLOCK_SIZE, w->first << PD_BLOCK_SHIFT, &done))
+		return pd_fail(e, PD_E_IO, w->first + done / PD_BLOCK_SIZE, "write failed: %s",
+			       errno ? strerror(errno) : "no progress");
 	w->nr_written += w->n;
 	w->first += w->n;
 	w->n = 0;

@@ -10,6 +10,7 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#include "../libpd/io.h"
 #include "era_parse.h"
 
 #define CHUNK (64u * 1024u)
@@ -793,20 +794,21 @@ int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_eve
 	}
 	while (!p.failed && off < pc->end) {
 		size_t want = pc->end - off < PIECE_CHUNK ? (size_t)(pc->end - off) : PIECE_CHUNK;
-		ssize_t n;
+		size_t n;
 
 		if (__atomic_load_n(pc->stop, __ATOMIC_RELAXED)) {
 			piece_fail(&p, PD_E_INVAL, "stopped");
 			break;
 		}
-		n = pread(pc->fd, buf, want, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			piece_fail(&p, PD_E_IO, n < 0 ? strerror(errno) : "short read");
+		if (pd_pread_all(pc->fd, buf, want, off, &n)) {
+			piece_fail(&p, PD_E_IO, strerror(errno));
 			break;
 		}
-		feed(&p, ev, buf, (size_t)n, off);
+		if (n == 0) {
+			piece_fail(&p, PD_E_IO, "short read");
+			break;
+		}
+		feed(&p, ev, buf, n, off);
 		off += (uint64_t)n;
 	}
 	free(buf);

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <libxml/parser.h>
+#include "../libpd/io.h"
 #include "era_restore.h"
 
 /* Regular files of at least this many bytes are parsed by two threads
@@ -68,24 +69,6 @@ static int sb_check(void *ctx, const struct era_xml_superblock *sb, struct pd_er
 	return 0;
 }
 
-static int read_at(int fd, char *buf, size_t len, uint64_t off, size_t *got)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	*got = done;
-	return 0;
-}
-
 /* The first line whose (blank-led) <bit , <marked  or <era  tag starts at or
  * after `from`: the offset of its '<', or 0. */
 static uint64_t find_cut(int fd, uint64_t from, uint64_t size, char *buf)
@@ -96,7 +79,7 @@ static uint64_t find_cut(int fd, uint64_t from, uint64_t size, char *buf)
 		size_t n, i;
 		const char *nl;
 
-		if (read_at(fd, buf, SCAN, at, &n) || n < 64)
+		if (pd_pread_all(fd, buf, SCAN, at, &n) || n < 64)
 			return 0;
 		for (i = 0; (nl = memchr(buf + i, '\n', n - i)); ) {
 			size_t k = (size_t)(nl - buf) + 1;
@@ -186,7 +169,7 @@ static void *second_main(void *arg)
 		goto out;
 	for (; hi > s->head_len && !__atomic_load_n(s->pc.stop, __ATOMIC_RELAXED); hi = lo + 16) {
 		lo = hi - s->head_len > SCAN ? hi - SCAN : s->head_len;
-		if (read_at(s->pc.fd, buf, (size_t)(hi - lo), lo, &n) || n != hi - lo)
+		if (pd_pread_all(s->pc.fd, buf, (size_t)(hi - lo), lo, &n) || n != hi - lo)
 			goto out;
 		if ((at = last_context(buf, n)) >= 0)
 			break;
@@ -196,7 +179,7 @@ static void *second_main(void *arg)
 	if (at < 0)
 		goto out;
 	/* the start tag, up to its '>' */
-	if (read_at(s->pc.fd, buf, TAG_MAX, lo + (uint64_t)at, &n) || !(gt = memchr(buf, '>', n)))
+	if (pd_pread_all(s->pc.fd, buf, TAG_MAX, lo + (uint64_t)at, &n) || !(gt = memchr(buf, '>', n)))
 		goto out;
 	tag_len = (size_t)(gt + 1 - buf);
 	if (lo + (uint64_t)at + tag_len > s->pc.begin)
@@ -242,7 +225,7 @@ static int restore_parallel(int fd, uint64_t size, struct era_builder *b, uint64
 
 	memset(&s, 0, sizeof(s));
 	s.progress = progress;
-	if (!head || read_at(fd, head, HEAD_MAX, 0, &n))
+	if (!head || pd_pread_all(fd, head, HEAD_MAX, 0, &n))
 		goto out_early;
 	head_len = era_xml_probe_head(head, n, &sb);
 	if (!head_len)

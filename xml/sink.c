@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include "../libpd/io.h"
 #include "sink.h"
 
 int sink_init(struct sink *s, int fd)
@@ -23,22 +24,16 @@ void sink_free(struct sink *s)
 
 int sink_flush(struct sink *s)
 {
-	size_t off = 0;
+	size_t done;
 
 	if (s->err) {
 		s->len = 0;
 		return -1;
 	}
-	while (off < s->len) {
-		ssize_t n = write(s->fd, s->buf + off, s->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			s->err = n < 0 ? errno : EIO;
-			s->len = 0;
-			return -1;
-		}
-		off += (size_t)n;
+	if (pd_write_all(s->fd, s->buf, s->len, &done)) {
+		s->err = errno ? errno : EIO;
+		s->len = 0;
+		return -1;
 	}
 	s->written += s->len;
 	s->len = 0;
