@@ -52,16 +52,13 @@ void era_build_reset(struct era_builder *b)
 int era_build_fail(struct era_builder *b, struct pd_err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
+	int r;
 
 	b->st = S_FAILED;
-	if (e) {
-		e->code = code;
-		e->block = PD_NO_BLOCK;
-		va_start(ap, fmt);
-		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-		va_end(ap);
-	}
-	return -code;
+	va_start(ap, fmt);
+	r = pd_vfail(e, code, PD_NO_BLOCK, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 int era_build_bad_state(struct era_builder *b, struct pd_err *e, const char *what)

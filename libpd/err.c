@@ -2,17 +2,25 @@
 #include <stdio.h>
 #include "pd_err.h"
 
-int pd_fail(struct pd_err *e, int code, uint64_t block, const char *fmt, ...)
+int pd_vfail(struct pd_err *e, int code, uint64_t block, const char *fmt, va_list ap)
 {
 	if (e) {
-		va_list ap;
 		e->code = code;
 		e->block = block;
-		va_start(ap, fmt);
 		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-		va_end(ap);
 	}
 	return -code;
+}
+
+int pd_fail(struct pd_err *e, int code, uint64_t block, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = pd_vfail(e, code, block, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 void pd_err_clear(struct pd_err *e)

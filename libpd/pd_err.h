@@ -1,6 +1,7 @@
 /* Errors as values: a code, the block it concerns and a message. */
 #ifndef PD_ERR_H
 #define PD_ERR_H
+#include <stdarg.h>
 #include <stdint.h>
 
 enum pd_code {
@@ -30,6 +31,9 @@ struct pd_err {
 /* Fills e (if not NULL) and returns -code so callers can `return pd_fail(...)`. */
 int pd_fail(struct pd_err *e, int code, uint64_t block, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* The same with a va_list. */
+int pd_vfail(struct pd_err *e, int code, uint64_t block, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 void pd_err_clear(struct pd_err *e);
 const char *pd_code_name(int code);
 
