@@ -20,6 +20,9 @@ FUZZ_LIB_OBJ := $(patsubst %.c,$(FB)/%.o,$(LIBPD_SRC) $(FORMAT_SRC) $(XML_SRC))
 FUZZ_MAX_LEN_fuzz_walk := 600000
 FUZZ_MAX_LEN_fuzz_sb := 65536
 FUZZ_MAX_LEN_fuzz_xml := 65536
+# fuzz_repair takes images like fuzz_walk (and its seeds); fuzz_build event streams
+FUZZ_MAX_LEN_fuzz_repair := 600000
+FUZZ_MAX_LEN_fuzz_build := 4096
 FUZZ_SEED_IMAGES := fresh grown snap_held
 
 .PHONY: fuzz fuzz-build fuzz-seeds fuzz-regress fuzz-check
@@ -37,7 +40,7 @@ fuzz-build: $(FUZZ_TARGETS:%=$(FB)/%)
 # Seeds: the small kernel fixtures and the reference samples, cut after
 # their last used block (space map shrunk to match, so they check clean);
 # XML dumps of them for the parser; their first blocks for the superblock.
-$(FB)/seeds.stamp: $(B)/era_damage bin/era_dump $(wildcard tests/fixtures/*.meta.xz tests/oracle/samples/img/*.xz)
+$(FB)/seeds.stamp: $(B)/era_damage bin/era_dump $(wildcard tests/fixtures/*.meta.xz tests/oracle/samples/img/*.xz tests/fuzz/seeds/build/*)
 	@rm -rf $(FB)/seeds && mkdir -p $(FB)/seeds/fuzz_walk $(FB)/seeds/fuzz_sb $(FB)/seeds/fuzz_xml
 	@set -e; for n in $(FUZZ_SEED_IMAGES); do \
 		f=tests/fixtures/$$n.meta.xz; [ -f $$f ] || continue; \
@@ -52,6 +55,8 @@ $(FB)/seeds.stamp: $(B)/era_damage bin/era_dump $(wildcard tests/fixtures/*.meta
 		if [ $$(stat -c %s $$f) -le 65536 ]; then bin/era_dump $$f > $(FB)/seeds/fuzz_xml/$$(basename $$f .img).xml; fi; \
 	done; \
 	cp tests/oracle/samples/xml/*.xml $(FB)/seeds/fuzz_xml/ 2>/dev/null || true
+	@rm -rf $(FB)/seeds/fuzz_repair $(FB)/seeds/fuzz_build && cp -r $(FB)/seeds/fuzz_walk $(FB)/seeds/fuzz_repair
+	@mkdir -p $(FB)/seeds/fuzz_build && cp tests/fuzz/seeds/build/* $(FB)/seeds/fuzz_build/
 	@touch $@
 
 fuzz-seeds: $(FB)/seeds.stamp
@@ -61,7 +66,8 @@ fuzz: fuzz-build fuzz-seeds
 		mkdir -p $(FB)/corpus/$$t $(FB)/artifacts/$$t; \
 		echo "== $$t: $(FUZZ_SECONDS) s"; \
 		max=$(FUZZ_MAX_LEN_fuzz_walk); \
-		case $$t in fuzz_sb) max=$(FUZZ_MAX_LEN_fuzz_sb);; fuzz_xml) max=$(FUZZ_MAX_LEN_fuzz_xml);; esac; \
+		case $$t in fuzz_sb) max=$(FUZZ_MAX_LEN_fuzz_sb);; fuzz_xml) max=$(FUZZ_MAX_LEN_fuzz_xml);; \
+			fuzz_repair) max=$(FUZZ_MAX_LEN_fuzz_repair);; fuzz_build) max=$(FUZZ_MAX_LEN_fuzz_build);; esac; \
 		ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(FB)/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$max -timeout=10 -rss_limit_mb=2048 \

@@ -261,3 +261,36 @@ TEST(Repair, DamageIsReportedAndCounted)
 	EXPECT_EQ(w.eras[1500], 6u);
 	EXPECT_EQ(w.eras[7], 2u);
 }
+
+TEST(Salvage, CurrentWritesetMergedWithTheArchivedOneOfItsEra)
+{
+	// the tree holds era 6 (the current era) and the superblock's current
+	// writeset is era 6 too: one writeset comes out, with both's bits
+	Dev d(MiB);
+	pd_err e;
+	Spec s{params(3000, 6), {{3, {1}}, {6, {5, 9}}}, std::vector<uint32_t>(3000, 0)};
+	ASSERT_EQ(build(d, s, &e), 0) << e.msg;
+	Walked before = walk(d.path);
+	ASSERT_EQ(before.ws.size(), 2u);
+	uint64_t era3_root = before.ws[0].info.root;  // the current one gets era 3's bits
+	d.patch(0, &era_sb_validator, [&](uint8_t *p) {
+		pd_put64(p + offsetof(era_disk_sb, current_writeset_root), era3_root);
+	});
+	Walked w = walk(d.path);
+	ASSERT_EQ(w.ws.size(), 3u);
+	EXPECT_TRUE(w.has_problem(ERA_P_WS_CURRENT_DUP));
+	Salvaged r = salvage(d);
+	ASSERT_EQ(r.rc, 0);
+	EXPECT_EQ(r.st.writesets_merged, 1u);
+	ASSERT_EQ(r.w.ws.size(), 2u);
+	EXPECT_EQ(r.w.ws[1].info.era, 6u);
+	EXPECT_EQ(r.w.ws[1].set, (std::vector<uint32_t>{1, 5, 9}));
+	// and the repair writes that one writeset
+	Dev out(MiB);
+	Repaired rp = repair(d, out);
+	ASSERT_EQ(rp.rc, 0) << rp.e.msg;
+	EXPECT_TRUE(clean(check(out.path)));
+	Walked o = walk(out.path);
+	ASSERT_EQ(o.ws.size(), 2u);
+	EXPECT_EQ(o.ws[1].set, (std::vector<uint32_t>{1, 5, 9}));
+}
