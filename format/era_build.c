@@ -341,6 +341,9 @@ int era_build_begin(struct era_builder *b, const struct era_build_params *p, str
 		return bad_state(b, e, "superblock");
 	if (p->nr_blocks > ERA_MAX_NR_BLOCKS)
 		return fail(b, e, PD_E_RANGE, "nr_blocks %u: " ERA_MAX_NR_BLOCKS_WHY, p->nr_blocks);
+	/* gaps filled past the current era would be entries the kernel never wrote */
+	if ((p->options & ERA_BUILD_ALLOW_GAPS) && p->gap_era > p->current_era)
+		return fail(b, e, PD_E_RANGE, "gap era %u is greater than current_era %u", p->gap_era, p->current_era);
 	b->p = *p;
 	b->needed_bytes = era_build_min_bytes(p->nr_blocks);
 	/* the era array's blocks come first, at fixed places */
@@ -527,7 +530,7 @@ int era_build_writeset_begin(struct era_builder *b, uint32_t era, uint32_t nr_bi
 			b->cap_words = 0;
 			return fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", nr_bits);
 		}
-		b->cap_words = words;
+		b->cap_words = words ? words : 1;
 	}
 	memset(b->bits, 0, words * 8);
 	b->cur_era = era;
