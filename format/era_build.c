@@ -107,6 +107,10 @@ int era_build_begin(struct era_builder *b, const struct era_build_params *p, str
 		return era_build_bad_state(b, e, "superblock");
 	if (p->nr_blocks > ERA_MAX_NR_BLOCKS)
 		return era_build_fail(b, e, PD_E_RANGE, "nr_blocks %u: " ERA_MAX_NR_BLOCKS_WHY, p->nr_blocks);
+	/* gaps filled past the current era would be entries the kernel never wrote */
+	if ((p->options & ERA_BUILD_ALLOW_GAPS) && p->gap_era > p->current_era)
+		return era_build_fail(b, e, PD_E_RANGE, "gap era %u is greater than current_era %u", p->gap_era,
+				      p->current_era);
 	b->p = *p;
 	b->needed_bytes = era_build_min_bytes(p->nr_blocks);
 	/* the era array's blocks come first, at fixed places */

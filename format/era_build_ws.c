@@ -25,7 +25,7 @@ int wsacc_start(struct wsacc *a, uint32_t era, uint32_t nr_bits, uint64_t held)
 	if (words > a->cap_words || !a->bits) {
 		free(a->bits);
 		a->bits = malloc(words ? words * 8 : 8);
-		a->cap_words = a->bits ? words : 0;
+		a->cap_words = a->bits ? (words ? words : 1) : 0;   /* at least one word is there */
 		if (!a->bits)
 			return -PD_E_NOMEM;
 	}

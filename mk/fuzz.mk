@@ -25,6 +25,9 @@ FUZZ_MAX_LEN_fuzz_sb := 65536
 FUZZ_MAX_LEN_fuzz_xml := 65536
 # two restores (one thread, two) per input, each to a 1 MiB memfd
 FUZZ_MAX_LEN_fuzz_restore_split := 65536
+# fuzz_repair takes images like fuzz_walk (and its seeds); fuzz_build event streams
+FUZZ_MAX_LEN_fuzz_repair := 600000
+FUZZ_MAX_LEN_fuzz_build := 4096
 FUZZ_SEED_IMAGES := fresh grown snap_held
 
 .PHONY: fuzz fuzz-build fuzz-seeds fuzz-regress fuzz-check
@@ -59,6 +62,8 @@ $(FB)/seeds.stamp: $(B)/era_damage bin/era_dump $(wildcard tests/fixtures/*.meta
 	cp tests/oracle/samples/xml/*.xml $(FB)/seeds/fuzz_xml/ 2>/dev/null || true
 	@# the split target: documents with comments, PIs, CDATA, markers, CRLF
 	@cp $(FB)/seeds/fuzz_xml/* tests/fuzz/seeds/restore_split/* $(FB)/seeds/fuzz_restore_split/ 2>/dev/null || true
+	@rm -rf $(FB)/seeds/fuzz_repair $(FB)/seeds/fuzz_build && cp -r $(FB)/seeds/fuzz_walk $(FB)/seeds/fuzz_repair
+	@mkdir -p $(FB)/seeds/fuzz_build && cp tests/fuzz/seeds/build/* $(FB)/seeds/fuzz_build/
 	@touch $@
 
 fuzz-seeds: $(FB)/seeds.stamp
@@ -69,7 +74,8 @@ fuzz: fuzz-build fuzz-seeds
 		echo "== $$t: $(FUZZ_SECONDS) s"; \
 		max=$(FUZZ_MAX_LEN_fuzz_walk); \
 		case $$t in fuzz_sb) max=$(FUZZ_MAX_LEN_fuzz_sb);; fuzz_xml) max=$(FUZZ_MAX_LEN_fuzz_xml);; \
-			fuzz_restore_split) max=$(FUZZ_MAX_LEN_fuzz_restore_split);; esac; \
+			fuzz_restore_split) max=$(FUZZ_MAX_LEN_fuzz_restore_split);; \
+			fuzz_repair) max=$(FUZZ_MAX_LEN_fuzz_repair);; fuzz_build) max=$(FUZZ_MAX_LEN_fuzz_build);; esac; \
 		ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(FB)/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$max -timeout=10 -rss_limit_mb=2048 \

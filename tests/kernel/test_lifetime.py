@@ -488,9 +488,6 @@ def test_output_io_error(kdirs):
     io_error_cases(IOERR_CASES, "ioerr", kdirs)
 
 
-@pytest.mark.xfail(strict=True, reason="era_restore names the input position "
-                   "(/in/small.xml:1:70) instead of the output when the output's fsync fails "
-                   "during the parse; remove this marker once the message names the output")
 def test_output_io_error_early(kdirs):
     """The same with a small restore input: the output's first write fails
     while the input is still being read.  The message must name the output
