@@ -8,6 +8,7 @@
 #include <string.h>
 #include "../libpd/array_build.h"
 #include "../libpd/btree_build.h"
+#include "../libpd/grow.h"
 #include "../libpd/sm_build.h"
 #include "era_build_int.h"
 #include "era_digest.h"
@@ -155,6 +156,7 @@ int era_build_hold_all(struct era_builder *b, struct pd_err *e)
 
 static int write_pending(struct era_builder *b, struct pd_err *e)
 {
+	struct ws_entry *ws;
 	uint64_t root;
 	int r;
 
@@ -166,14 +168,10 @@ static int write_pending(struct era_builder *b, struct pd_err *e)
 		b->st = S_FAILED;
 		return r;
 	}
-	if (b->nr_ws == b->cap_ws) {
-		uint32_t cap = b->cap_ws ? 2 * b->cap_ws : 8;
-		struct ws_entry *q = realloc(b->ws, cap * sizeof(*q));
-		if (!q)
-			return era_build_fail(b, e, PD_E_NOMEM, "out of memory");
-		b->ws = q;
-		b->cap_ws = cap;
-	}
+	ws = pd_grow(b->ws, &b->cap_ws, b->nr_ws, sizeof(*ws), 8);
+	if (!ws)
+		return era_build_fail(b, e, PD_E_NOMEM, "out of memory");
+	b->ws = ws;
 	if (!b->nr_ws || b->cur.era < b->ws_min_era)
 		b->ws_min_era = b->cur.era;
 	b->ws[b->nr_ws++] = (struct ws_entry){ b->cur.era, b->cur.nr_bits, root };

@@ -106,7 +106,8 @@ struct era_builder {
 	struct era_build_params p;
 	/* writesets */
 	struct ws_entry *ws;
-	uint32_t nr_ws, cap_ws;
+	uint32_t nr_ws;
+	size_t cap_ws;
 	int pending;              /* cur holds a writeset not yet written */
 	struct wsacc cur;
 	uint32_t given_nr_bits;      /* nr_bits of the latest writeset_begin (a merge keeps the larger cur) */

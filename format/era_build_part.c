@@ -2,6 +2,7 @@
  * that hands it to the builder (era_build.h, "Parallel building"). */
 #include <stdlib.h>
 #include <string.h>
+#include "../libpd/grow.h"
 #include "era_build_int.h"
 
 /* What the second part of a parallel build may hold in writeset bitmaps
@@ -20,7 +21,8 @@ struct era_build_part {
 	enum state st;
 	struct era_build_params p;
 	struct part_ws *ws;       /* in document order */
-	uint32_t nr_ws, cap_ws;
+	uint32_t nr_ws;
+	size_t cap_ws;
 	struct part_ws *cur;
 	int started_in_ea;
 	struct eaw ea;
@@ -111,14 +113,10 @@ static int part_ws_add(struct era_build_part *q, uint32_t era, uint32_t nr_bits,
 	for (uint32_t i = 0; i < q->nr_ws; i++)
 		if (q->ws[i].acc.era == era)
 			return part_fail(q, e, PD_E_INVAL, "writeset given twice");
-	if (q->nr_ws == q->cap_ws) {
-		uint32_t cap = q->cap_ws ? 2 * q->cap_ws : 4;
-		struct part_ws *n = realloc(q->ws, cap * sizeof(*n));
-		if (!n)
-			return part_fail(q, e, PD_E_NOMEM, "out of memory");
-		q->ws = n;
-		q->cap_ws = cap;
-	}
+	w = pd_grow(q->ws, &q->cap_ws, q->nr_ws, sizeof(*w), 4);
+	if (!w)
+		return part_fail(q, e, PD_E_NOMEM, "out of memory");
+	q->ws = w;
 	w = &q->ws[q->nr_ws];
 	memset(w, 0, sizeof(*w));
 	held = q->ea.dry ? 0 : held_for(nr_bits, q->p.nr_blocks);

@@ -2,6 +2,7 @@
 #include <string.h>
 #include "btree_build.h"
 #include "disk.h"
+#include "grow.h"
 
 static int init_level(struct pd_btree_builder *b, struct pd_writer *w, uint32_t value_size, uint32_t flags,
 		      struct pd_err *e)
@@ -63,19 +64,16 @@ void pd_btree_builder_free(struct pd_btree_builder *b)
 static int emit(struct pd_btree_builder *b, uint32_t nr, struct pd_err *e)
 {
 	struct pd_disk_node_header *h;
+	struct pd_bnode_ref *q;
 	unsigned char *data;
 	uint64_t where;
 	void *p;
 	int r;
 
-	if (b->nr_nodes == b->cap_nodes) {
-		size_t cap = b->cap_nodes ? 2 * b->cap_nodes : 16;
-		struct pd_bnode_ref *q = realloc(b->nodes, cap * sizeof(*q));
-		if (!q)
-			return pd_fail(e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
-		b->nodes = q;
-		b->cap_nodes = cap;
-	}
+	q = pd_grow(b->nodes, &b->cap_nodes, b->nr_nodes, sizeof(*q), 16);
+	if (!q)
+		return pd_fail(e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
+	b->nodes = q;
 	r = pd_writer_new(b->w, &where, &p, e);
 	if (r)
 		return r;
