@@ -19,8 +19,14 @@ void pd_prepare_csum(const struct pd_validator *v, void *data, uint64_t where)
 	pd_put32(data, pd_block_csum(data, v->csum_xor));
 }
 
-static int check_location(const struct pd_validator *v, uint64_t recorded, uint64_t where, struct pd_err *e)
+/* The checksum, then the location the block records. */
+static int check_sealed(const struct pd_validator *v, const void *data, uint64_t recorded, uint64_t where,
+			struct pd_err *e)
 {
+	int r = pd_check_csum(v, data, where, e);
+
+	if (r)
+		return r;
 	if (recorded != where)
 		return pd_fail(e, PD_E_BLOCKNR, where, "%s: block records location %llu (misplaced or stale block)",
 			       v->name, (unsigned long long)recorded);
@@ -31,11 +37,8 @@ static int btree_check(const struct pd_validator *v, const void *data, uint64_t 
 {
 	const struct pd_disk_node_header *h = data;
 	uint32_t flags, nr, max, vs;
-	int r = pd_check_csum(v, data, where, e);
+	int r = check_sealed(v, data, le64toh(h->blocknr), where, e);
 
-	if (r)
-		return r;
-	r = check_location(v, le64toh(h->blocknr), where, e);
 	if (r)
 		return r;
 	flags = le32toh(h->flags);
@@ -60,11 +63,8 @@ static int array_check(const struct pd_validator *v, const void *data, uint64_t 
 {
 	const struct pd_disk_array_header *h = data;
 	uint32_t nr, max, vs;
-	int r = pd_check_csum(v, data, where, e);
+	int r = check_sealed(v, data, le64toh(h->blocknr), where, e);
 
-	if (r)
-		return r;
-	r = check_location(v, le64toh(h->blocknr), where, e);
 	if (r)
 		return r;
 	nr = le32toh(h->nr_entries);
@@ -83,17 +83,15 @@ static int array_check(const struct pd_validator *v, const void *data, uint64_t 
 static int sm_index_check(const struct pd_validator *v, const void *data, uint64_t where, struct pd_err *e)
 {
 	const struct pd_disk_sm_index *h = data;
-	int r = pd_check_csum(v, data, where, e);
 
-	return r ? r : check_location(v, le64toh(h->blocknr), where, e);
+	return check_sealed(v, data, le64toh(h->blocknr), where, e);
 }
 
 static int sm_bitmap_check(const struct pd_validator *v, const void *data, uint64_t where, struct pd_err *e)
 {
 	const struct pd_disk_bitmap_header *h = data;
-	int r = pd_check_csum(v, data, where, e);
 
-	return r ? r : check_location(v, le64toh(h->blocknr), where, e);
+	return check_sealed(v, data, le64toh(h->blocknr), where, e);
 }
 
 const struct pd_validator pd_btree_validator = {
