@@ -79,16 +79,32 @@ static int check_sizes(const struct cache_sb *sb, const struct cache_inval_in *i
 	return 0;
 }
 
+/* The superblock as a reader racing the kernel's write of it may see it:
+ * a torn copy fails its checksum, a second look a moment later does not.
+ * Three looks, then what the last one said. */
+static int sb_read_settled(struct pd_bm *bm, struct cache_sb *sb, void *raw, struct pd_err *e)
+{
+	int r = 0;
+
+	for (int i = 0; i < 3; i++) {
+		pd_bm_invalidate(bm);
+		r = cache_sb_read(bm, sb, raw, e);
+		if (r != -PD_E_CSUM && r != -PD_E_CORRUPT)
+			break;
+	}
+	return r;
+}
+
 static int one_read(struct pd_bm *bm, const struct cache_inval_in *in, struct cache_inval_out *out,
 		    int *consistent, struct pd_err *e)
 {
 	uint8_t before[PD_BLOCK_SIZE], after[PD_BLOCK_SIZE];
 	struct cache_sb sb, sb2;
 	struct inval_walk v = { .in = in, .sb = &sb, .e = e };
+	struct pd_err e2;
 	int r;
 
-	pd_bm_invalidate(bm);
-	r = cache_sb_read(bm, &sb, before, e);
+	r = sb_read_settled(bm, &sb, before, e);
 	if (r)
 		return r;
 	r = check_sizes(&sb, in, e);
@@ -98,15 +114,20 @@ static int one_read(struct pd_bm *bm, const struct cache_inval_in *in, struct ca
 	if (!v.marked)
 		return pd_fail(e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
 	r = cache_map_walk(bm, &sb, on_mapping, &v, e);
-	if (!r) {
-		pd_bm_invalidate(bm);
-		r = cache_sb_read(bm, &sb2, after, e);
+	/* A walk that failed is damage only if the metadata held still under
+	 * it: blocks the kernel rewrote mid-walk (a new superblock since) are
+	 * read again like any inconsistent copy. A superblock that cannot be
+	 * read again after a good walk was being written: read again too. */
+	if (sb_read_settled(bm, &sb2, after, r ? &e2 : e)) {
+		*consistent = 0;
+		free(v.marked);
+		return 0;
 	}
-	if (r) {
+	if (r && !memcmp(before, after, PD_BLOCK_SIZE)) {
 		free(v.marked);
 		return r;
 	}
-	*consistent = !memcmp(before, after, PD_BLOCK_SIZE);
+	*consistent = !r && !memcmp(before, after, PD_BLOCK_SIZE);
 	if (!*consistent) {
 		free(v.marked);
 		return 0;
