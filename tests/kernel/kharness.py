@@ -331,6 +331,19 @@ def check_against_truth(img, truth, exact=None, invalidate_extra=(), dump_extra=
     return probs
 
 
+def fresh_dir(name, kdirs):
+    """An empty WORK/NAME, listed in kdirs (kept as artifacts on failure)."""
+    d = WORK / name
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    kdirs.append(d)
+    return d
+
+
+def report(probs, what):
+    assert not probs, f"{what}:\n  " + "\n  ".join(probs)
+
+
 def keep_artifacts(test_id, dirs):
     """Copy the consoles, logs and images of a failing test into
     build/kernel-artifacts/<test id>/ (images sparse)."""

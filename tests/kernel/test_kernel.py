@@ -33,7 +33,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kharness import (REPO, SCENARIOS, WORK, BLOCK_SECTORS, Truth, boot, check_against_truth,  # noqa: E402
                       compare_with_110, cut_at, era_check, invalidate, logical_eras,
-                      parse_blocks, run, run_scenario, sb, tool)
+                      fresh_dir, parse_blocks, report, run, run_scenario, sb, tool)
 
 pytestmark = pytest.mark.kernel
 
@@ -61,18 +61,6 @@ def extra_bins():
         if not p.exists():
             pytest.fail(f"{p} missing: run `make kernel-prereqs` (make check-kernel does)")
     return [str(STATIC_CHECK), str(STATIC_INVALIDATE)]
-
-
-def fresh_dir(name, kdirs):
-    d = WORK / name
-    shutil.rmtree(d, ignore_errors=True)
-    d.mkdir(parents=True)
-    kdirs.append(d)
-    return d
-
-
-def report(probs, what):
-    assert not probs, f"{what}:\n  " + "\n  ".join(probs)
 
 
 def check_110(img, probs):

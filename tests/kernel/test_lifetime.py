@@ -39,8 +39,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kharness import (REPO, SCENARIOS, WORK, BLOCK_SECTORS, Truth, boot,  # noqa: E402
-                      check_against_truth, era_check, logical_eras, run, sb, tool)
+from kharness import (REPO, SCENARIOS, BLOCK_SECTORS, Truth, boot,  # noqa: E402
+                      check_against_truth, era_check, fresh_dir, logical_eras, report, run,
+                      sb, tool)
 import lifetime_inputs  # noqa: E402
 import log_truth  # noqa: E402
 
@@ -71,18 +72,6 @@ def guest_bins(*names):
             pytest.fail(f"{p} missing: run `make kernel-prereqs` (make check-kernel does)")
         out.append(str(p))
     return out
-
-
-def fresh_dir(name, kdirs):
-    d = WORK / name
-    shutil.rmtree(d, ignore_errors=True)
-    d.mkdir(parents=True)
-    kdirs.append(d)
-    return d
-
-
-def report(probs, what):
-    assert not probs, f"{what}:\n  " + "\n  ".join(probs)
 
 
 def blank(path, nr_blocks):
