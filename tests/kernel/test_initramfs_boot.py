@@ -53,6 +53,17 @@ BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 BLOCK_BYTES = 64 * 1024
 TIMEOUT = 120
 
+# The end of both stand-ins' fatal calls (panic, die): a line for the test,
+# then the guest powers off as the real ones leave the boot stopped.
+HALT = r"""    echo "ERA PANIC $*"
+    sync
+    sleep 0.3
+    poweroff -f
+    sleep 10
+    exit 1
+}
+"""
+
 # Stand-in for initramfs-tools' /scripts/functions.  Same output as the real
 # functions (log_end_msg takes no status and always says "done."), plus an
 # "ERA ..." line for the test per call.
@@ -66,14 +77,7 @@ log_end_msg() { echo; echo "ERA LOG_END $*"; _log_msg "done.\n"; }
 wait_for_udev() { echo "ERA UDEV_WAIT $*"; sleep 1; }
 panic() {
     echo "$@"
-    echo "ERA PANIC $*"
-    sync
-    sleep 0.3
-    poweroff -f
-    sleep 10
-    exit 1
-}
-"""
+""" + HALT
 
 # Stand-in for dracut's /lib/dracut-lib.sh.
 DRACUT_LIB = r"""# test stand-in for dracut's /lib/dracut-lib.sh
@@ -82,14 +86,7 @@ warn() { echo "ERA DRACUT_WARN $*"; echo "dracut Warning: $*" >&2; }
 getarg() { return 1; }
 die() {
     echo "dracut: FATAL: $*" >&2
-    echo "ERA PANIC $*"
-    sync
-    sleep 0.3
-    poweroff -f
-    sleep 10
-    exit 1
-}
-"""
+""" + HALT
 
 # What dracut provides to module-setup.sh, copying into $initdir.
 DRACUT_INSTALL = r"""
