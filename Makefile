@@ -48,23 +48,23 @@ KERNEL_PKGS := qemu-system-x86 busybox-static cpio dmsetup
 
 all: $(BINS) bin/era_check.static
 
-deps:
-	@missing=""; for p in $(DEPS_PKGS); do \
+# $(call install_missing,PACKAGES[,APT-GET OPTIONS ]): installs those of the
+# Debian PACKAGES not installed yet.
+define install_missing
+	@missing=""; for p in $(1); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2)$$missing; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEPS_PKGS))
 
 deps-kernel:
-	@missing=""; for p in $(KERNEL_PKGS); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
+	$(call install_missing,$(KERNEL_PKGS))
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -12,13 +12,7 @@ DEB_FILE = $(firstword $(wildcard $(DEB_DIR)/era-tools_$(VERSION)_*.deb))
 .PHONY: deb deps-deb check-deb
 
 deps-deb:
-	@missing=""; for p in $(DEB_PKGS); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call install_missing,$(DEB_PKGS),--no-install-recommends )
 
 deb: deps-deb
 	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)

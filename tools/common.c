@@ -178,6 +178,15 @@ int tool_open_source(struct pd_bm **bm, const char *in, int use_snap, unsigned l
 	return status;
 }
 
+int tool_help_or_version(int opt, void (*usage)(FILE *))
+{
+	if (opt == 'h')
+		usage(stdout);
+	else
+		tool_version();
+	return EXIT_OK;
+}
+
 int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool_io_opts *io)
 {
 	enum { OPT_FORCE = 256 };
@@ -196,8 +205,8 @@ int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool
 	while ((opt = getopt_long(argc, argv, "hi:o:qV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
-			usage(stdout);
-			return EXIT_OK;
+		case 'V':
+			return tool_help_or_version(opt, usage);
 		case 'i':
 			io->in = optarg;
 			break;
@@ -210,9 +219,6 @@ int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool
 		case OPT_FORCE:
 			io->force = 1;
 			break;
-		case 'V':
-			tool_version();
-			return EXIT_OK;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;

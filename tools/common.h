@@ -45,6 +45,14 @@ int tool_json_requested(int argc, char **argv);
 int tool_parse_u64(const char *s, unsigned long long max, unsigned long long *out);
 
 
+/* The options every tool's table starts with (what -q means is the tool's). */
+#define TOOL_COMMON_LONG_OPTIONS \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "version", no_argument, NULL, 'V' }
+/* -h (usage on stdout) or -V (the version), alike in every tool; returns
+ * the tool's exit status, EXIT_OK. */
+int tool_help_or_version(int opt, void (*usage)(FILE *));
 /* The value of --metadata-snap[shot] [BLOCK] (optarg may be NULL).
  * Returns 0, or -1 after a message (a usage error). */
 int tool_snapshot_option(int argc, char **argv, const char *arg, unsigned long long *snap);

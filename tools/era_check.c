@@ -107,9 +107,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_SB_ONLY = 256, OPT_IGNORE_NONFATAL, OPT_FORMAT };
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "version", no_argument, NULL, 'V' },
+		TOOL_COMMON_LONG_OPTIONS,
 		{ "super-block-only", no_argument, NULL, OPT_SB_ONLY },
 		{ "ignore-non-fatal-errors", no_argument, NULL, OPT_IGNORE_NONFATAL },
 		{ "format", required_argument, NULL, OPT_FORMAT },
@@ -130,14 +128,11 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "hqVv", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
-			usage(stdout);
-			return EXIT_OK;
+		case 'V':
+			return tool_help_or_version(opt, usage);
 		case 'q':
 			c.quiet = 1;
 			break;
-		case 'V':
-			tool_version();
-			return EXIT_OK;
 		case 'v':
 			verbose = 1;
 			break;

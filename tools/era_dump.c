@@ -48,9 +48,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_LOGICAL = 256 };
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "version", no_argument, NULL, 'V' },
+		TOOL_COMMON_LONG_OPTIONS,
 		{ "logical", no_argument, NULL, OPT_LOGICAL },
 		{ "repair", no_argument, NULL, 'r' },
 		{ "metadata-snap", optional_argument, NULL, 'm' },
@@ -70,14 +68,11 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "hqVrm::o:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
-			usage(stdout);
-			return EXIT_OK;
+		case 'V':
+			return tool_help_or_version(opt, usage);
 		case 'q':
 			tool_quiet();
 			break;
-		case 'V':
-			tool_version();
-			return EXIT_OK;
 		case OPT_LOGICAL:
 			o.logical = 1;
 			break;

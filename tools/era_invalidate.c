@@ -214,9 +214,7 @@ static int run(int argc, char **argv, int *json_p)
 {
 	enum { OPT_SINCE = 256, OPT_FORMAT, OPT_CACHE };
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "version", no_argument, NULL, 'V' },
+		TOOL_COMMON_LONG_OPTIONS,
 		{ "written-since", required_argument, NULL, OPT_SINCE },
 		{ "metadata-snapshot", optional_argument, NULL, 'm' },
 		{ "metadata-snap", optional_argument, NULL, 'm' },
@@ -238,14 +236,11 @@ static int run(int argc, char **argv, int *json_p)
 	while ((opt = getopt_long(argc, argv, "hqVm::o:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
-			usage(stdout);
-			return EXIT_OK;
+		case 'V':
+			return tool_help_or_version(opt, usage);
 		case 'q':
 			tool_quiet();
 			break;
-		case 'V':
-			tool_version();
-			return EXIT_OK;
 		case OPT_SINCE:
 			if (tool_parse_u64(optarg, UINT32_MAX, &since)) {
 				tool_error("bad era '%s' for --written-since", optarg);

@@ -35,9 +35,7 @@ int main(int argc, char **argv)
 {
 	enum { OPT_NO_SNAP = 256 };
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "version", no_argument, NULL, 'V' },
+		TOOL_COMMON_LONG_OPTIONS,
 		{ "nr-blocks", required_argument, NULL, 'n' },
 		{ "device-size", required_argument, NULL, 's' },
 		{ "block-size", required_argument, NULL, 'b' },
@@ -57,14 +55,11 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "hqVn:s:b:w:u:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
-			usage(stdout);
-			return EXIT_OK;
+		case 'V':
+			return tool_help_or_version(opt, usage);
 		case 'q':
 			tool_quiet();
 			break;
-		case 'V':
-			tool_version();
-			return EXIT_OK;
 		case 'n':
 			if (tool_parse_u64(optarg, ~0ull, &nr) || !nr) {
 				tool_error("bad number of blocks '%s' (1 to %u)", optarg, ERA_MAX_NR_BLOCKS);

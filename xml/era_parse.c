@@ -216,6 +216,7 @@ static void start_el(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 	/* the hot elements first */
 	if (p->st == ST_EA && localname == p->iname[N_ERA]) {
 		static const enum name w[] = { N_BLOCK, N_ERA };
+era:
 		if (nb_attributes == 2 && attrs[0] == p->iname[N_BLOCK] && attrs[5] == p->iname[N_ERA] &&
 		    !attrs[1] && !attrs[6]) {
 			/* the common case: dump order, no lookups */
@@ -233,6 +234,7 @@ static void start_el(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 	}
 	if (p->st == ST_WS && localname == p->iname[N_BIT]) {
 		static const enum name w[] = { N_BLOCK, N_VALUE };
+bit:
 		if (nb_attributes == 2 && attrs[0] == p->iname[N_BLOCK] && attrs[5] == p->iname[N_VALUE] &&
 		    !attrs[1] && !attrs[6] && !parse_u32(attrs[3], attrs[4], &v[0])) {
 			size_t len = (size_t)(attrs[9] - attrs[8]);
@@ -307,7 +309,7 @@ static void start_el(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 		break;
 	case ST_WS:
 		if (name_is(p, localname, N_BIT))
-			goto slow_bit;
+			goto bit;	/* a name libxml2 did not intern: the hot code too */
 		if (name_is(p, localname, N_MARKED)) {
 			static const enum name w[] = { N_BLOCK_BEGIN, N_LEN };
 			if (get_attrs(p, N_MARKED, w, 2, v, &bv, nb_attributes, attrs))
@@ -321,7 +323,7 @@ static void start_el(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 		break;
 	case ST_EA:
 		if (name_is(p, localname, N_ERA))
-			goto slow_era;
+			goto era;
 		break;
 	default:
 		break;
@@ -334,29 +336,6 @@ unexpected:
 		fail_at(p, PD_E_CORRUPT, "%s element <%s%s%s> %s", known ? "misplaced" : "unknown",
 			prefix ? (const char *)prefix : "", prefix ? ":" : "", (const char *)localname,
 			state_place(p->st));
-	}
-	return;
-slow_bit:
-	{
-		static const enum name w[] = { N_BLOCK, N_VALUE };
-		if (get_attrs(p, N_BIT, w, 2, v, &bv, nb_attributes, attrs))
-			return;
-		if ((r = p->ev->bit(p->ev->ctx, v[0], bv, &p->e)))
-			return callback_failed(p, r);
-		p->leaf_parent = ST_WS;
-		p->st = ST_LEAF;
-		return;
-	}
-slow_era:
-	{
-		static const enum name w[] = { N_BLOCK, N_ERA };
-		if (get_attrs(p, N_ERA, w, 2, v, &bv, nb_attributes, attrs))
-			return;
-		if ((r = p->ev->era(p->ev->ctx, v[0], v[1], &p->e)))
-			return callback_failed(p, r);
-		p->leaf_parent = ST_EA;
-		p->st = ST_LEAF;
-		return;
 	}
 }
 

@@ -1,6 +1,7 @@
 """Shared helpers for the integration tests: where the tools are, the
 kernel-made fixtures, and the reference tools (oracles, optional)."""
 import hashlib
+import importlib.util
 import lzma
 import os
 import shutil
@@ -18,6 +19,19 @@ REF_DIR = Path(os.environ.get("ERA_REF_DIR",
 FIXTURE_NAMES = sorted(p.name[:-len(".meta.xz")] for p in FIXTURES.glob("*.meta.xz"))
 
 os.environ["LC_ALL"] = "C"
+
+
+def _peek_sb():
+    # tests/kernel/peek_sb.py (a standalone script, not on sys.path here) holds
+    # the one Python model of the block checksum both suites use.
+    spec = importlib.util.spec_from_file_location("peek_sb", REPO / "tests" / "kernel" / "peek_sb.py")
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
+
+
+# block_csum(data, xor): CRC-32C of data[4:] (init ~0, no final xor) ^ xor
+block_csum = _peek_sb().block_csum
 
 
 def tool_path(name):

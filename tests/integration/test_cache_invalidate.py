@@ -17,32 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, fixture_image, run_tool, superblock_facts, write_sparse
+from conftest import FIXTURES, block_csum, fixture_image, run_tool, superblock_facts, write_sparse
 
 BLOCK = 4096
 
 
 # ---------------------------------------------------------------- checksums
 
-def _table():
-    t = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        t.append(c)
-    return t
-
-
-_T = _table()
-
-
 def seal(blk, xor):
     """Sets the checksum (CRC-32C of bytes 4.., init ~0, no final xor, ^ xor)."""
-    c = 0xFFFFFFFF
-    for b in bytes(blk[4:]):
-        c = _T[(c ^ b) & 0xFF] ^ (c >> 8)
-    struct.pack_into("<I", blk, 0, c ^ xor)
+    struct.pack_into("<I", blk, 0, block_csum(bytes(blk), xor))
 
 
 SB_XOR, NODE_XOR, ARRAY_XOR = 9031977, 121107, 595846735

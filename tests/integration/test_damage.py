@@ -149,6 +149,14 @@ def assert_no_crash(r, what):
         f"{what} crashed (status {rc}): {r.stderr.decode()[-1500:]}"
 
 
+def assert_failure_named(r, what, named, must_fail):
+    """A reader's exit 1 says why, naming the block where the damage must
+    make it fail."""
+    assert r.stderr, f"{what}: failed silently"
+    assert named.search(r.stderr) or not must_fail, \
+        f"{what}: block not named: {r.stderr.decode()[-800:]}"
+
+
 def ends_complete(out, closing):
     return out.rstrip(b"\n").endswith(closing)
 
@@ -188,9 +196,7 @@ def test_damage(damaged, tmp_path, fixture, kind, seed, tool):
         assert_no_crash(r, what)
         assert r.returncode in (0, 1), what
         if r.returncode == 1:
-            assert r.stderr, f"{what}: failed silently"
-            assert named.search(r.stderr) or not must_fail, \
-                f"{what}: block not named: {r.stderr.decode()[-800:]}"
+            assert_failure_named(r, what, named, must_fail)
             assert not ends_complete(r.stdout, b"</superblock>"), \
                 f"{what}: failed dump ends with </superblock>"
         else:
@@ -205,9 +211,7 @@ def test_damage(damaged, tmp_path, fixture, kind, seed, tool):
         assert_no_crash(r, what)
         assert r.returncode in (0, 1), what
         if r.returncode == 1:
-            assert r.stderr, f"{what}: failed silently"
-            assert named.search(r.stderr) or not must_fail, \
-                f"{what}: block not named: {r.stderr.decode()[-800:]}"
+            assert_failure_named(r, what, named, must_fail)
             assert b"</blocks>" not in r.stdout, f"{what}: failed but printed a complete list"
         else:
             assert ends_complete(r.stdout, b"</blocks>"), f"{what}: exit 0 but list incomplete"

@@ -168,15 +168,22 @@ def damaged(kind, tmp_path, name="eras"):
     return img
 
 
-def test_check_names_the_era_array_and_the_origin_blocks_lost(tmp_path):
-    """Zeroing the era array's root: the messages say era array, and which
-    origin blocks' eras are gone; the last line says how to recover."""
+def era_array_root_zeroed(tmp_path):
+    """The eras fixture with its era array's root block (superblock offset
+    208) zeroed: (image, that block)."""
     img = fixture_image("eras", tmp_path)
     with open(img, "r+b") as f:
         f.seek(208)
         root = int.from_bytes(f.read(8), "little")
         f.seek(root * 4096)
         f.write(bytes(4096))
+    return img, root
+
+
+def test_check_names_the_era_array_and_the_origin_blocks_lost(tmp_path):
+    """Zeroing the era array's root: the messages say era array, and which
+    origin blocks' eras are gone; the last line says how to recover."""
+    img, root = era_array_root_zeroed(tmp_path)
     r = run_tool("era_check", img)
     assert r.returncode == 1
     lines = r.stderr.decode().splitlines()
@@ -241,12 +248,7 @@ def test_check_json_out_of_memory_is_a_whole_object(tmp_path):
 
 
 def test_repair_names_the_structure_it_skips(tmp_path):
-    img = fixture_image("eras", tmp_path)
-    with open(img, "r+b") as f:
-        f.seek(208)
-        root = int.from_bytes(f.read(8), "little")
-        f.seek(root * 4096)
-        f.write(bytes(4096))
+    img, root = era_array_root_zeroed(tmp_path)
     out = blank(tmp_path / "out.meta", 8 << 20)
     r = run_tool("era_repair", "-i", img, "-o", out)
     assert r.returncode == 0

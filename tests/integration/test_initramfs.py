@@ -293,41 +293,47 @@ def setup_dracut(root, conf, devices):
         (root / "dev" / name).write_text(content + "\n")
 
 
+def dracut_hook(root):
+    """The hook sourced as dracut does; "continued" on stdout when it let the boot go on."""
+    return run_in(root, "/bin/sh", "-c", ". /era-check.sh; echo continued")
+
+
+def assert_dracut_dies(root, failed):
+    """The hook stops the boot (dracut's die, status 77), naming what failed."""
+    r = dracut_hook(root)
+    assert r.returncode == 77 and "continued" not in r.stdout
+    assert "DIE era-check: dm-era metadata check failed for: " + failed in log(root)
+
+
 def test_dracut_hook_clean(fakeroot):
     setup_dracut(fakeroot, CONF, {"meta0": "clean", "meta1": "clean"})
-    r = run_in(fakeroot, "/bin/sh", "-c", ". /era-check.sh; echo continued")
+    r = dracut_hook(fakeroot)
     assert r.returncode == 0 and "continued" in r.stdout, (r.stderr, log(fakeroot))
     assert log(fakeroot).count("CHECK ") == 2 and "DIE" not in log(fakeroot)
 
 
 def test_dracut_hook_damaged_dies(fakeroot):
     setup_dracut(fakeroot, CONF, {"meta0": "damaged", "meta1": "clean"})
-    r = run_in(fakeroot, "/bin/sh", "-c", ". /era-check.sh; echo continued")
-    assert r.returncode == 77 and "continued" not in r.stdout
-    assert "DIE era-check: dm-era metadata check failed for: era0(/dev/meta0)" in log(fakeroot)
+    assert_dracut_dies(fakeroot, "era0(/dev/meta0)")
 
 
 def test_dracut_hook_nonfatal_and_strict(fakeroot):
     setup_dracut(fakeroot, "era0 /dev/meta0\nera1 /dev/meta1 strict\n",
                  {"meta0": "nonfatal", "meta1": "clean"})
-    r = run_in(fakeroot, "/bin/sh", "-c", ". /era-check.sh; echo continued")
+    r = dracut_hook(fakeroot)
     assert r.returncode == 0 and "continued" in r.stdout, log(fakeroot)
     assert "WARN era-check: era0: non-fatal findings on /dev/meta0 (see above); boot continues" in log(fakeroot)
     (fakeroot / "dev/meta1").write_text("nonfatal\n")
-    r = run_in(fakeroot, "/bin/sh", "-c", ". /era-check.sh; echo continued")
-    assert r.returncode == 77 and "continued" not in r.stdout
-    assert "DIE era-check: dm-era metadata check failed for: era1(/dev/meta1)" in log(fakeroot)
+    assert_dracut_dies(fakeroot, "era1(/dev/meta1)")
 
 
 def test_dracut_hook_missing_device(fakeroot):
     setup_dracut(fakeroot, "era0 /dev/meta0 optional timeout=0\n", {})
-    r = run_in(fakeroot, "/bin/sh", "-c", ". /era-check.sh; echo continued")
+    r = dracut_hook(fakeroot)
     assert r.returncode == 0 and "continued" in r.stdout
     assert "not found after 0 s; not checked (optional)" in log(fakeroot)
     (fakeroot / "etc/era-tools/era-check.conf").write_text("era0 /dev/meta0 timeout=1\n")
-    r = run_in(fakeroot, "/bin/sh", "-c", ". /era-check.sh; echo continued")
-    assert r.returncode == 77 and "continued" not in r.stdout
-    assert "DIE era-check: dm-era metadata check failed for: era0(/dev/meta0 not found)" in log(fakeroot)
+    assert_dracut_dies(fakeroot, "era0(/dev/meta0 not found)")
 
 
 def test_dracut_module_without_binary_fails_build(fakeroot):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import fixture_image, have_tool, run, sha256, tool_path
+from conftest import block_csum, fixture_image, have_tool, run, sha256, tool_path
 
 EXIT_DAMAGE, EXIT_IO = 1, 3
 MiB = 1 << 20
@@ -450,30 +450,15 @@ def test_restore_reads_xml_from_a_fifo(tmp_path):
     assert tool("era_dump", out).stdout == xml
 
 
-def crc32c(data):
-    crc = 0xFFFFFFFF
-    table = crc32c.table
-    for b in data:
-        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc
-
-
-crc32c.table = [0] * 256
-for _i in range(256):
-    _c = _i
-    for _ in range(8):
-        _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
-    crc32c.table[_i] = _c
-
 SB_CSUM_XOR = 146538381
 
 
 def set_nr_blocks(img, n):
     with open(img, "r+b") as f:
         sb = bytearray(f.read(4096))
-        assert struct.unpack_from("<I", sb, 0)[0] == crc32c(sb[4:]) ^ SB_CSUM_XOR, "checksum model"
+        assert struct.unpack_from("<I", sb, 0)[0] == block_csum(sb, SB_CSUM_XOR), "checksum model"
         struct.pack_into("<I", sb, 180, n)
-        struct.pack_into("<I", sb, 0, crc32c(sb[4:]) ^ SB_CSUM_XOR)
+        struct.pack_into("<I", sb, 0, block_csum(sb, SB_CSUM_XOR))
         f.seek(0)
         f.write(sb)
 

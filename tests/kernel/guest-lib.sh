@@ -191,3 +191,25 @@ era_wait_dev() {
         _i=$((_i + 1)); [ $_i -gt 100 ] && era_fail "no $1"; sleep 0.1
     done
 }
+
+# era_disk_create DISK NR_BLOCKS MODE: dm-era over NR_BLOCKS blocks with the
+# extra disk /dev/DISK as metadata, after era_check on it; logs DISK, CHECK
+# and CREATE, or CREATE_FAILED and returns 1 when dmsetup create fails (a
+# refusal some scenarios expect).
+era_disk_create() {
+    ERA_META=/dev/$1
+    ERA_NAME=era_$1
+    era_wait_dev "$ERA_META"
+    era_log "DISK $1 $3"
+    era_check_dev "$ERA_META"
+    t=$(era_table $(($2 * ERA_BLOCK_SECTORS)))
+    if ! dmsetup create "$ERA_NAME" --table "$t" 2>/tmp/create.err; then
+        era_log "CREATE_FAILED $(head -n 1 /tmp/create.err)"
+        return 1
+    fi
+    _m=$(dmsetup info -c --noheadings -o minor "$ERA_NAME" | tr -d ' ')
+    ERA_DEV=/dev/dm-$_m
+    era_wait_dev "$ERA_DEV"
+    era_log "CREATE $t"
+    era_status
+}

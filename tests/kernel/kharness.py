@@ -331,6 +331,42 @@ def check_against_truth(img, truth, exact=None, invalidate_extra=(), dump_extra=
     return probs
 
 
+def fresh_dir(name, kdirs):
+    """An empty WORK/NAME, listed in kdirs (kept as artifacts on failure)."""
+    d = WORK / name
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    kdirs.append(d)
+    return d
+
+
+def report(probs, what):
+    assert not probs, f"{what}:\n  " + "\n  ".join(probs)
+
+
+def disk_boots(items, out, chunk):
+    """The boots that take ITEMS, CHUNK extra disks each: (part, its boot
+    directory OUT/bootN, the guest's names of its disks: vdc, vdd, ...)."""
+    for k in range(0, len(items), chunk):
+        part = items[k:k + chunk]
+        d = out / f"boot{k // chunk + 1}"
+        d.mkdir(parents=True, exist_ok=True)
+        yield part, d, [f"vd{chr(ord('c') + i)}" for i in range(len(part))]
+
+
+def sections_of(log, names):
+    """{disk name: the log lines after its "DISK name ..." line (era_disk_create
+    in guest-lib.sh) up to the next disk's}."""
+    sec, cur = {n: [] for n in names}, None
+    for line in log:
+        if line.startswith("DISK "):
+            cur = line.split()[1]
+            continue
+        if cur in sec:
+            sec[cur].append(line)
+    return sec
+
+
 def keep_artifacts(test_id, dirs):
     """Copy the consoles, logs and images of a failing test into
     build/kernel-artifacts/<test id>/ (images sparse)."""

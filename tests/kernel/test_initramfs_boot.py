@@ -41,7 +41,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kharness import REPO, RUN, SCENARIOS, WORK, extract_log, run, sb  # noqa: E402
+from kharness import REPO, RUN, SCENARIOS, WORK, extract_log, fresh_dir, run, sb  # noqa: E402
 
 pytestmark = pytest.mark.kernel
 FAST = pytest.mark.kernel_fast
@@ -52,6 +52,17 @@ ERA_DAMAGE = REPO / "build" / "era_damage"
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 BLOCK_BYTES = 64 * 1024
 TIMEOUT = 120
+
+# The end of both stand-ins' fatal calls (panic, die): a line for the test,
+# then the guest powers off as the real ones leave the boot stopped.
+HALT = r"""    echo "ERA PANIC $*"
+    sync
+    sleep 0.3
+    poweroff -f
+    sleep 10
+    exit 1
+}
+"""
 
 # Stand-in for initramfs-tools' /scripts/functions.  Same output as the real
 # functions (log_end_msg takes no status and always says "done."), plus an
@@ -66,14 +77,7 @@ log_end_msg() { echo; echo "ERA LOG_END $*"; _log_msg "done.\n"; }
 wait_for_udev() { echo "ERA UDEV_WAIT $*"; sleep 1; }
 panic() {
     echo "$@"
-    echo "ERA PANIC $*"
-    sync
-    sleep 0.3
-    poweroff -f
-    sleep 10
-    exit 1
-}
-"""
+""" + HALT
 
 # Stand-in for dracut's /lib/dracut-lib.sh.
 DRACUT_LIB = r"""# test stand-in for dracut's /lib/dracut-lib.sh
@@ -82,14 +86,7 @@ warn() { echo "ERA DRACUT_WARN $*"; echo "dracut Warning: $*" >&2; }
 getarg() { return 1; }
 die() {
     echo "dracut: FATAL: $*" >&2
-    echo "ERA PANIC $*"
-    sync
-    sleep 0.3
-    poweroff -f
-    sleep 10
-    exit 1
-}
-"""
+""" + HALT
 
 # What dracut provides to module-setup.sh, copying into $initdir.
 DRACUT_INSTALL = r"""
@@ -337,10 +334,7 @@ def test_local_top_clean_boot(stage, images, kdirs):
     """Boot 1: clean kernel-made metadata on /dev/vda: era-check passes
     (without writing to the device), the boot continues and the kernel
     activates the target on the checked device."""
-    where = WORK / "irfs-local-top-clean"
-    shutil.rmtree(where, ignore_errors=True)
-    where.mkdir(parents=True)
-    kdirs.append(where)
+    where = fresh_dir("irfs-local-top-clean", kdirs)
     tree = initramfs_tools_tree(stage, where, "era0 /dev/vda\n")
     img = images["clean"][0]
     b = irfs_boot("irfs-local-top-clean/run", kdirs, tree, img, {"ERA_IRFS": "local-top"})
@@ -357,10 +351,7 @@ def test_local_top_damaged_boot(stage, images, kdirs):
     damage the kernel does not see at activation): era-check fails, panic
     stops the boot, era_check names the block, nothing is activated, and
     the image is untouched."""
-    where = WORK / "irfs-local-top-damaged"
-    shutil.rmtree(where, ignore_errors=True)
-    where.mkdir(parents=True)
-    kdirs.append(where)
+    where = fresh_dir("irfs-local-top-damaged", kdirs)
     tree = initramfs_tools_tree(stage, where, "era0 /dev/vda\n")
     img, _msg, block = images["node-csum"]
     before = sha256(img)
@@ -378,10 +369,7 @@ def test_local_top_several_targets(stage, images, kdirs):
     the other fails; both present ones are checked; the panic names the
     damaged and the missing one, the banner only the damaged one.  The
     configuration's last line has no newline: it counts."""
-    where = WORK / "irfs-local-top-several"
-    shutil.rmtree(where, ignore_errors=True)
-    where.mkdir(parents=True)
-    kdirs.append(where)
+    where = fresh_dir("irfs-local-top-several", kdirs)
     conf = ("# dm-era targets\n\nera0 /dev/vda\nera1 /dev/vdc\nera3 /dev/vdy optional timeout=1\n"
             "era2 /dev/vdz timeout=2")   # no final newline
     tree = initramfs_tools_tree(stage, where, conf)
@@ -409,10 +397,7 @@ def test_local_top_nonfatal_boot(stage, images, kdirs):
     if r.returncode != 4:
         pytest.skip(f"era_check exits {r.returncode}, not 4, on non-fatal findings only "
                     "(tools not yet on tools/common.h's exit table)")
-    where = WORK / "irfs-local-top-nonfatal"
-    shutil.rmtree(where, ignore_errors=True)
-    where.mkdir(parents=True)
-    kdirs.append(where)
+    where = fresh_dir("irfs-local-top-nonfatal", kdirs)
     tree = initramfs_tools_tree(stage, where, "era0 /dev/vda\n")
     b = irfs_boot("irfs-local-top-nonfatal/run", kdirs, tree, img, {"ERA_IRFS": "local-top"})
     d = b.describe()
@@ -431,10 +416,7 @@ def test_dracut_pre_udev_boot(stage, images, kdirs):
     clean metadata on /dev/vda passes and the target is activated; round 2,
     the configuration naming the node-damaged copy on /dev/vdc, dies; no
     activation follows."""
-    where = WORK / "irfs-dracut"
-    shutil.rmtree(where, ignore_errors=True)
-    where.mkdir(parents=True)
-    kdirs.append(where)
+    where = fresh_dir("irfs-dracut", kdirs)
     tree = dracut_tree(stage, where, "era0 /dev/vda\n")
     img, _msg, block = images["node-csum"]
     dam = where / "vdc.img"

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kharness import REPO, SCENARIOS, WORK, boot, run, tool  # noqa: E402
+from kharness import REPO, SCENARIOS, boot, fresh_dir, run, tool  # noqa: E402
 
 pytestmark = pytest.mark.kernel
 FAST = pytest.mark.kernel_fast
@@ -39,14 +39,6 @@ def static_bin():
     if not STATIC_INVALIDATE.exists():
         pytest.fail(f"{STATIC_INVALIDATE} missing: run `make kernel-prereqs` (make check-kernel does)")
     return [str(STATIC_INVALIDATE)]
-
-
-def fresh_dir(name, kdirs):
-    d = WORK / name
-    shutil.rmtree(d, ignore_errors=True)
-    d.mkdir(parents=True)
-    kdirs.append(d)
-    return d
 
 
 def images(d, spec):

@@ -32,8 +32,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kharness import (REPO, SCENARIOS, WORK, BLOCK_SECTORS, Truth, boot, check_against_truth,  # noqa: E402
-                      compare_with_110, cut_at, era_check, invalidate, logical_eras,
-                      parse_blocks, run, run_scenario, sb, tool)
+                      compare_with_110, cut_at, disk_boots, era_check, invalidate, logical_eras,
+                      fresh_dir, parse_blocks, report, run, run_scenario, sb, sections_of, tool)
 
 pytestmark = pytest.mark.kernel
 
@@ -61,18 +61,6 @@ def extra_bins():
         if not p.exists():
             pytest.fail(f"{p} missing: run `make kernel-prereqs` (make check-kernel does)")
     return [str(STATIC_CHECK), str(STATIC_INVALIDATE)]
-
-
-def fresh_dir(name, kdirs):
-    d = WORK / name
-    shutil.rmtree(d, ignore_errors=True)
-    d.mkdir(parents=True)
-    kdirs.append(d)
-    return d
-
-
-def report(probs, what):
-    assert not probs, f"{what}:\n  " + "\n  ".join(probs)
 
 
 def check_110(img, probs):
@@ -220,26 +208,16 @@ def activate(disks, out, origin_blocks, kdirs, chunk=20):
     """One or more boots of activate.sh, disks = [(image, nr_blocks, mode)].
     Returns {image: log lines of its section}."""
     sections = {}
-    for k in range(0, len(disks), chunk):
-        part = disks[k:k + chunk]
-        d = out / f"boot{k // chunk + 1}"
-        d.mkdir(parents=True, exist_ok=True)
-        names = [f"vd{chr(ord('c') + i)}" for i in range(len(part))]
+    for part, d, names in disk_boots(disks, out, chunk):
         spec = " ".join(f"{n}:{nb}:{mode}" for n, (_img, nb, mode) in zip(names, part))
         log = boot(SCENARIOS / "activate.sh", d,
                    ["--origin-size", str(origin_blocks * BLOCK_SECTORS * 512),
                     "--meta-size", "4M", "--timeout", str(120 + 15 * len(part))],
                    env={"ERA_DISKS": spec}, extra_bins=extra_bins(),
                    drives=[str(img) for img, _nb, _m in part])
+        sec = sections_of(log, names)
         for n, (img, _nb, _m) in zip(names, part):
-            s, cur = [], None
-            for line in log:
-                if line.startswith("DISK "):
-                    cur = line.split()[1]
-                    continue
-                if cur == n:
-                    s.append(line)
-            sections[str(img)] = s
+            sections[str(img)] = sec[n]
     return sections
 
 

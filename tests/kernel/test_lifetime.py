@@ -39,8 +39,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kharness import (REPO, SCENARIOS, WORK, BLOCK_SECTORS, Truth, boot,  # noqa: E402
-                      check_against_truth, era_check, logical_eras, run, sb, tool)
+from kharness import (REPO, SCENARIOS, BLOCK_SECTORS, Truth, boot,  # noqa: E402
+                      check_against_truth, disk_boots, era_check, fresh_dir, logical_eras, report,
+                      run, sb, sections_of, tool)
 import lifetime_inputs  # noqa: E402
 import log_truth  # noqa: E402
 
@@ -71,18 +72,6 @@ def guest_bins(*names):
             pytest.fail(f"{p} missing: run `make kernel-prereqs` (make check-kernel does)")
         out.append(str(p))
     return out
-
-
-def fresh_dir(name, kdirs):
-    d = WORK / name
-    shutil.rmtree(d, ignore_errors=True)
-    d.mkdir(parents=True)
-    kdirs.append(d)
-    return d
-
-
-def report(probs, what):
-    assert not probs, f"{what}:\n  " + "\n  ".join(probs)
 
 
 def blank(path, nr_blocks):
@@ -158,25 +147,10 @@ def repair_case(tag, src, out, truth, probs, damaged=False):
     return Case(tag, img, at_least(truth, cur) if damaged else exact(truth))
 
 
-def sections_of(log, names):
-    sec, cur = {n: [] for n in names}, None
-    for line in log:
-        if line.startswith("DISK "):
-            cur = line.split()[1]
-            continue
-        if cur in sec:
-            sec[cur].append(line)
-    return sec
-
-
 def live_lifetime(cases, out, chunk=10, rounds=40):
     """Boots of lifetime.sh, CHUNK disks each.  Returns {case.tag: section}."""
     result = {}
-    for k in range(0, len(cases), chunk):
-        part = cases[k:k + chunk]
-        d = out / f"boot{k // chunk + 1}"
-        d.mkdir(parents=True, exist_ok=True)
-        names = [f"vd{chr(ord('c') + i)}" for i in range(len(part))]
+    for part, d, names in disk_boots(cases, out, chunk):
         nb_max = max(c.nr_blocks for c in part)
         log = boot(SCENARIOS / "lifetime.sh", d,
                    ["--origin-size", str(nb_max * BLOCK_SECTORS * 512), "--meta-size", "4M",

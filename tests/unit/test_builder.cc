@@ -17,6 +17,14 @@ Spec simple()
 
 std::string msg_of(const pd_err &e) { return e.msg; }
 
+// A builder on dev, opened and begun with p: 0, or what the failing step returned.
+int start(era_builder **b, Dev &dev, era_build_params *p, pd_err *e)
+{
+	int r = era_build_open(b, &dev.d, e);
+
+	return r ? r : era_build_begin(*b, p, e);
+}
+
 } // namespace
 
 TEST(Builder, SuperblockFields)
@@ -95,8 +103,7 @@ TEST(Builder, BitsMustAscend)
 	era_builder *b;
 	pd_err e;
 	era_build_params p = params(100, 3);
-	ASSERT_EQ(era_build_open(&b, &dev.d, &e), 0);
-	ASSERT_EQ(era_build_begin(b, &p, &e), 0);
+	ASSERT_EQ(start(&b, dev, &p, &e), 0);
 	ASSERT_EQ(era_build_writeset_begin(b, 1, 100, &e), 0);
 	ASSERT_EQ(era_build_writeset_bit(b, 10, 1, &e), 0);
 	EXPECT_EQ(era_build_writeset_bit(b, 10, 1, &e), -PD_E_ORDER);
@@ -114,8 +121,7 @@ TEST(Builder, BitOutOfOrderAndRange)
 	era_builder *b;
 	pd_err e;
 	era_build_params p = params(100, 3);
-	ASSERT_EQ(era_build_open(&b, &dev.d, &e), 0);
-	ASSERT_EQ(era_build_begin(b, &p, &e), 0);
+	ASSERT_EQ(start(&b, dev, &p, &e), 0);
 	ASSERT_EQ(era_build_writeset_begin(b, 1, 50, &e), 0);
 	ASSERT_EQ(era_build_writeset_bit(b, 20, 1, &e), 0);
 	EXPECT_EQ(era_build_writeset_bit(b, 5, 1, &e), -PD_E_ORDER);
@@ -136,8 +142,7 @@ TEST(Builder, WritesetRefusals)
 	era_builder *b;
 	pd_err e;
 	era_build_params p = params(100, 3);
-	ASSERT_EQ(era_build_open(&b, &dev.d, &e), 0);
-	ASSERT_EQ(era_build_begin(b, &p, &e), 0);
+	ASSERT_EQ(start(&b, dev, &p, &e), 0);
 	EXPECT_EQ(era_build_writeset_begin(b, 4, 100, &e), -PD_E_RANGE);
 	EXPECT_NE(msg_of(e).find("writeset era 4 is greater than current_era 3"), std::string::npos) << e.msg;
 	era_build_reset(b);
@@ -181,8 +186,7 @@ TEST(Builder, EraEntryRefusals)
 	era_builder *b;
 	pd_err e;
 	era_build_params p = params(10, 3);
-	ASSERT_EQ(era_build_open(&b, &dev.d, &e), 0);
-	ASSERT_EQ(era_build_begin(b, &p, &e), 0);
+	ASSERT_EQ(start(&b, dev, &p, &e), 0);
 	ASSERT_EQ(era_build_era_array_begin(b, &e), 0);
 	EXPECT_EQ(era_build_era(b, 0, 4, &e), -PD_E_RANGE);
 	EXPECT_STREQ(e.msg, "era 4 of block 0 is greater than current_era 3");
@@ -206,8 +210,7 @@ TEST(Builder, GapsRefusedWithoutTheOption)
 	era_builder *b;
 	pd_err e;
 	era_build_params p = params(10, 3);
-	ASSERT_EQ(era_build_open(&b, &dev.d, &e), 0);
-	ASSERT_EQ(era_build_begin(b, &p, &e), 0);
+	ASSERT_EQ(start(&b, dev, &p, &e), 0);
 	ASSERT_EQ(era_build_era_array_begin(b, &e), 0);
 	ASSERT_EQ(era_build_era(b, 0, 1, &e), 0);
 	EXPECT_EQ(era_build_era(b, 5, 1, &e), -PD_E_INVAL);
@@ -228,8 +231,7 @@ TEST(Builder, GapsFilledWithTheGapEra)
 	pd_err e;
 	era_build_params p = params(10, 6, ERA_BUILD_ALLOW_GAPS);
 	p.gap_era = 5;
-	ASSERT_EQ(era_build_open(&b, &dev.d, &e), 0);
-	ASSERT_EQ(era_build_begin(b, &p, &e), 0);
+	ASSERT_EQ(start(&b, dev, &p, &e), 0);
 	ASSERT_EQ(era_build_era_array_begin(b, &e), 0);
 	ASSERT_EQ(era_build_era(b, 2, 1, &e), 0);
 	ASSERT_EQ(era_build_era(b, 7, 2, &e), 0);
@@ -249,8 +251,7 @@ TEST(Builder, ClampErasOption)
 	era_builder *b;
 	pd_err e;
 	era_build_params p = params(4, 3, ERA_BUILD_CLAMP_ERAS);
-	ASSERT_EQ(era_build_open(&b, &dev.d, &e), 0);
-	ASSERT_EQ(era_build_begin(b, &p, &e), 0);
+	ASSERT_EQ(start(&b, dev, &p, &e), 0);
 	ASSERT_EQ(era_build_era_array_begin(b, &e), 0);
 	uint8_t le[16];
 	const uint32_t v[4] = {9, 3, 4, 0};
@@ -272,8 +273,7 @@ TEST(Builder, MergeDuplicateWriteset)
 	era_builder *b;
 	pd_err e;
 	era_build_params p = params(200, 5, ERA_BUILD_MERGE_DUP);
-	ASSERT_EQ(era_build_open(&b, &dev.d, &e), 0);
-	ASSERT_EQ(era_build_begin(b, &p, &e), 0);
+	ASSERT_EQ(start(&b, dev, &p, &e), 0);
 	ASSERT_EQ(era_build_writeset_begin(b, 5, 100, &e), 0);
 	ASSERT_EQ(era_build_writeset_run(b, 10, 3, &e), 0);
 	ASSERT_EQ(era_build_writeset_end(b, &e), 0);
@@ -304,8 +304,7 @@ TEST(Builder, WordsAreMaskedToNrBits)
 	era_builder *b;
 	pd_err e;
 	era_build_params p = params(70, 2);
-	ASSERT_EQ(era_build_open(&b, &dev.d, &e), 0);
-	ASSERT_EQ(era_build_begin(b, &p, &e), 0);
+	ASSERT_EQ(start(&b, dev, &p, &e), 0);
 	ASSERT_EQ(era_build_writeset_begin(b, 1, 70, &e), 0);
 	uint64_t words[2] = {0x8000000000000001ull, ~0ull};  // bits past 70 must vanish
 	ASSERT_EQ(era_build_writeset_words(b, words, &e), 0);
@@ -392,8 +391,7 @@ TEST(Builder, ResetAfterFailureBuildsAgain)
 	era_builder *b;
 	pd_err e;
 	era_build_params p = params(3, 2);
-	ASSERT_EQ(era_build_open(&b, &dev.d, &e), 0);
-	ASSERT_EQ(era_build_begin(b, &p, &e), 0);
+	ASSERT_EQ(start(&b, dev, &p, &e), 0);
 	ASSERT_EQ(era_build_era_array_begin(b, &e), 0);
 	EXPECT_EQ(era_build_era(b, 0, 7, &e), -PD_E_RANGE);
 	era_build_reset(b);
@@ -450,8 +448,7 @@ TEST(Builder, EmptyWritesetBuilds)
 	era_builder *b;
 	pd_err e;
 	era_build_params p = params(4, 2);
-	ASSERT_EQ(era_build_open(&b, &dev.d, &e), 0);
-	ASSERT_EQ(era_build_begin(b, &p, &e), 0);
+	ASSERT_EQ(start(&b, dev, &p, &e), 0);
 	ASSERT_EQ(era_build_writeset_begin(b, 1, 0, &e), 0);
 	EXPECT_EQ(era_build_writeset_bit(b, 0, 1, &e), -PD_E_RANGE);
 	era_build_reset(b);

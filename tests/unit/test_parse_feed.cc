@@ -36,6 +36,12 @@ struct Rec {
 		return 0;
 	}
 	void add(const std::string &s) { ev.push_back(s); }
+	// every callback: record "WHAT ARGS", then fail if it is fail_on
+	int on(const char *what, const std::string &args, pd_err *e)
+	{
+		add(args.empty() ? std::string(what) : what + (" " + args));
+		return maybe_fail(what, e);
+	}
 };
 
 #define R(c) (*static_cast<Rec *>(c))
@@ -44,41 +50,32 @@ era_xml_events events(Rec &r)
 	era_xml_events v{};
 	v.ctx = &r;
 	v.superblock_begin = [](void *c, const era_xml_superblock *sb, pd_err *e) {
-		R(c).add("sb " + std::to_string(sb->block_size) + " " + std::to_string(sb->nr_blocks) + " " +
-			 std::to_string(sb->current_era));
-		return R(c).maybe_fail("sb", e);
+		return R(c).on("sb", std::to_string(sb->block_size) + " " + std::to_string(sb->nr_blocks) + " " +
+				       std::to_string(sb->current_era), e);
 	};
 	v.writeset_begin = [](void *c, uint32_t era, uint32_t nr_bits, pd_err *e) {
-		R(c).add("ws " + std::to_string(era) + " " + std::to_string(nr_bits));
-		return R(c).maybe_fail("ws", e);
+		return R(c).on("ws", std::to_string(era) + " " + std::to_string(nr_bits), e);
 	};
 	v.bit = [](void *c, uint32_t block, int value, pd_err *e) {
-		R(c).add("bit " + std::to_string(block) + " " + std::to_string(value));
-		return R(c).maybe_fail("bit", e);
+		return R(c).on("bit", std::to_string(block) + " " + std::to_string(value), e);
 	};
 	v.marked = [](void *c, uint32_t begin, uint32_t len, pd_err *e) {
-		R(c).add("marked " + std::to_string(begin) + " " + std::to_string(len));
-		return R(c).maybe_fail("marked", e);
+		return R(c).on("marked", std::to_string(begin) + " " + std::to_string(len), e);
 	};
 	v.writeset_end = [](void *c, pd_err *e) {
-		R(c).add("/ws");
-		return R(c).maybe_fail("/ws", e);
+		return R(c).on("/ws", "", e);
 	};
 	v.era_array_begin = [](void *c, pd_err *e) {
-		R(c).add("ea");
-		return R(c).maybe_fail("ea", e);
+		return R(c).on("ea", "", e);
 	};
 	v.era = [](void *c, uint32_t block, uint32_t era, pd_err *e) {
-		R(c).add("era " + std::to_string(block) + " " + std::to_string(era));
-		return R(c).maybe_fail("era", e);
+		return R(c).on("era", std::to_string(block) + " " + std::to_string(era), e);
 	};
 	v.era_array_end = [](void *c, pd_err *e) {
-		R(c).add("/ea");
-		return R(c).maybe_fail("/ea", e);
+		return R(c).on("/ea", "", e);
 	};
 	v.superblock_end = [](void *c, pd_err *e) {
-		R(c).add("/sb");
-		return R(c).maybe_fail("/sb", e);
+		return R(c).on("/sb", "", e);
 	};
 	return v;
 }

@@ -9,21 +9,7 @@
 . /guest-lib.sh
 for spec in $ERA_DISKS; do
     d=${spec%%:*}; rest=${spec#*:}; nb=${rest%%:*}; mode=${rest#*:}
-    ERA_META=/dev/$d
-    ERA_NAME=era_$d
-    era_wait_dev "$ERA_META"
-    era_log "DISK $d $mode"
-    era_check_dev "$ERA_META"
-    t=$(era_table $((nb * ERA_BLOCK_SECTORS)))
-    if ! dmsetup create "$ERA_NAME" --table "$t" 2>/tmp/create.err; then
-        era_log "CREATE_FAILED $(head -n 1 /tmp/create.err)"
-        continue
-    fi
-    _m=$(dmsetup info -c --noheadings -o minor "$ERA_NAME" | tr -d ' ')
-    ERA_DEV=/dev/dm-$_m
-    era_wait_dev "$ERA_DEV"
-    era_log "CREATE $t"
-    era_status
+    era_disk_create "$d" "$nb" "$mode" || continue
     case $mode in
     restore)
         era_write 1 2

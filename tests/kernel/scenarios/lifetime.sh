@@ -38,21 +38,7 @@ oldest_archived() {
 
 for spec in $ERA_DISKS; do
     d=${spec%%:*}; nb=${spec#*:}
-    ERA_META=/dev/$d
-    ERA_NAME=era_$d
-    era_wait_dev "$ERA_META"
-    era_log "DISK $d lifetime"
-    era_check_dev "$ERA_META"
-    t=$(era_table $((nb * ERA_BLOCK_SECTORS)))
-    if ! dmsetup create "$ERA_NAME" --table "$t" 2>/tmp/create.err; then
-        era_log "CREATE_FAILED $(head -n 1 /tmp/create.err)"
-        continue
-    fi
-    _m=$(dmsetup info -c --noheadings -o minor "$ERA_NAME" | tr -d ' ')
-    ERA_DEV=/dev/dm-$_m
-    era_wait_dev "$ERA_DEV"
-    era_log "CREATE $t"
-    era_status
+    era_disk_create "$d" "$nb" lifetime || continue
     first=$(dmsetup status "$ERA_NAME" | awk '{print $6}')
     era_write 1 2
     era_write $((nb - 1)) 1
