@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../libpd/bitset.h"
+#include "../libpd/grow.h"
 #include "era_logical.h"
 
 struct era_logical_ws {
@@ -28,7 +29,7 @@ int era_logical_add(struct era_logical *l, const struct era_writeset_info *ws, c
 	/* Keep only the bits that fall inside the device. */
 	n = ws->nr_bits < l->nr_blocks ? ws->nr_bits : l->nr_blocks;
 	nw = pd_bitset_words(n);
-	p = realloc(l->ws, (l->nr_ws + 1) * sizeof(*p));
+	p = pd_grow(l->ws, &l->cap_ws, l->nr_ws, sizeof(*p), 8);
 	if (!p)
 		return pd_fail(e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
 	l->ws = p;

@@ -14,7 +14,7 @@ struct era_logical_ws;
 struct era_logical {
 	uint32_t nr_blocks;
 	struct era_logical_ws *ws;   /* the writesets, oldest first */
-	size_t nr_ws;
+	size_t nr_ws, cap_ws;
 	uint64_t *any;               /* blocks some writeset marks */
 };
 
