@@ -152,25 +152,28 @@ const char *tool_single_input(int argc, char **argv, void (*usage)(FILE *))
 	return NULL;
 }
 
-int tool_open_source(struct pd_bm **bm, const char *in, int use_snap, unsigned long long *snap)
+int tool_open_source(struct tool_cmdline *cl, int argc, char **argv, struct pd_bm **bm, const char **in)
 {
 	struct pd_err e;
 	uint64_t held;
 
 	int status = EXIT_DAMAGE;
 
-	if (tool_open_metadata(bm, in, use_snap ? PD_OPEN_DIRECT : PD_OPEN_RDONLY))
+	*in = tool_single_input(argc, argv, cl->usage);
+	if (!*in)
+		return EXIT_USAGE;
+	if (tool_open_metadata(bm, *in, cl->use_snap ? PD_OPEN_DIRECT : PD_OPEN_RDONLY))
 		return EXIT_IO;
-	if (!use_snap || *snap)
+	if (!cl->use_snap || cl->snap)
 		return 0;
 	if (era_metadata_snap(*bm, &held, &e)) {
-		tool_pd_error(in, &e);
+		tool_pd_error(*in, &e);
 		status = tool_status_for(e.code);
 	} else if (!held) {
 		tool_error("%s: no metadata snapshot is held (take one with "
-			   "'dmsetup message DEVICE 0 take_metadata_snap')", in);
+			   "'dmsetup message DEVICE 0 take_metadata_snap')", *in);
 	} else {
-		*snap = held;
+		cl->snap = held;
 		return 0;
 	}
 	pd_bm_close(*bm);
@@ -187,16 +190,42 @@ int tool_help_or_version(int opt, void (*usage)(FILE *))
 	return EXIT_OK;
 }
 
+int tool_bad_option(char **argv, void (*usage)(FILE *), int json)
+{
+	usage(stderr);
+	if (json)
+		tool_error("bad command line at '%s'", argv[optind - 1]);
+	return EXIT_USAGE;
+}
+
+int tool_common_option(struct tool_cmdline *cl, int opt, int argc, char **argv)
+{
+	switch (opt) {
+	case 'h':
+	case 'V':
+		return tool_help_or_version(opt, cl->usage);
+	case 'q':
+		tool_quiet();
+		return -1;
+	case 'm':
+		cl->use_snap = 1;
+		return tool_snapshot_option(argc, argv, optarg, &cl->snap) ? EXIT_USAGE : -1;
+	case 'o':
+		cl->out_path = optarg;
+		return -1;
+	default:
+		return tool_bad_option(argv, cl->usage, cl->json);
+	}
+}
+
 int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool_io_opts *io)
 {
 	enum { OPT_FORCE = 256 };
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
+		TOOL_COMMON_LONG_OPTIONS,
 		{ "input", required_argument, NULL, 'i' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	int opt;

@@ -53,17 +53,33 @@ int tool_parse_u64(const char *s, unsigned long long max, unsigned long long *ou
 /* -h (usage on stdout) or -V (the version), alike in every tool; returns
  * the tool's exit status, EXIT_OK. */
 int tool_help_or_version(int opt, void (*usage)(FILE *));
+/* What the command-line loop of era_dump, era_invalidate and
+ * era_metadata_size hands to tool_common_option. */
+struct tool_cmdline {
+	void (*usage)(FILE *);
+	int json;                   /* a bad option is also said for the JSON object */
+	int use_snap;               /* -m, --metadata-snap[shot] [BLOCK] */
+	unsigned long long snap;
+	const char *out_path;       /* -o, --output FILE */
+};
+/* An option getopt_long returned that the tool's own cases did not take:
+ * -h, -V, -q (tool_quiet), -m and -o; anything else is a usage error
+ * (usage on stderr). Returns -1 to go on, else the exit status. */
+int tool_common_option(struct tool_cmdline *cl, int opt, int argc, char **argv);
+/* A bad option: usage on stderr and, for a JSON object, a message (getopt
+ * has said what). Returns EXIT_USAGE. */
+int tool_bad_option(char **argv, void (*usage)(FILE *), int json);
 /* The value of --metadata-snap[shot] [BLOCK] (optarg may be NULL).
  * Returns 0, or -1 after a message (a usage error). */
 int tool_snapshot_option(int argc, char **argv, const char *arg, unsigned long long *snap);
 /* The one INPUT argument left after the options, or NULL after a message
  * and usage on stderr. */
 const char *tool_single_input(int argc, char **argv, void (*usage)(FILE *));
-/* Opens the metadata to read: with use_snap, through O_DIRECT (a live
- * target's snapshot) and, when *snap is 0, setting *snap to the snapshot
- * block 0 says is held. Returns 0, or the exit status after a message
- * (nothing left open). */
-int tool_open_source(struct pd_bm **bm, const char *in, int use_snap, unsigned long long *snap);
+/* Opens the one INPUT argument (*in) to read: with -m, through O_DIRECT (a
+ * live target's snapshot) and, when no BLOCK was given, setting cl->snap to
+ * the snapshot block 0 says is held. Returns 0, or the exit status after a
+ * message (nothing left open). */
+int tool_open_source(struct tool_cmdline *cl, int argc, char **argv, struct pd_bm **bm, const char **in);
 /* Ends a run that wrote to s/fd: closed pipe, write or metadata error
  * (a -o file keeps its previous contents), or fsync, close and the rename
  * of a -o file over its target. Returns the exit status. */

@@ -151,10 +151,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			usage(stderr);
-			if (c.json) /* getopt said what; the object needs it too */
-				tool_error("bad command line at '%s'", argv[optind - 1]);
-			return json_failure(&c, EXIT_USAGE);
+			return json_failure(&c, tool_bad_option(argv, usage, c.json));
 		}
 	}
 	c.path = tool_single_input(argc, argv, usage);

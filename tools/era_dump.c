@@ -56,10 +56,10 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ 0 },
 	};
+	struct tool_cmdline cl = { .usage = usage };
 	struct era_dump_opts o = { 0 };
-	const char *in, *out_path = NULL;
-	unsigned long long snap = 0;
-	int use_snap = 0, opt, fd, r;
+	const char *in;
+	int opt, fd, r;
 	struct pd_bm *bm;
 	struct pd_err e;
 	struct sink s;
@@ -67,47 +67,31 @@ int main(int argc, char **argv)
 	tool_init(argv[0]);
 	while ((opt = getopt_long(argc, argv, "hqVrm::o:", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-		case 'V':
-			return tool_help_or_version(opt, usage);
-		case 'q':
-			tool_quiet();
-			break;
 		case OPT_LOGICAL:
 			o.logical = 1;
 			break;
 		case 'r':
 			o.repair = 1;
 			break;
-		case 'm':
-			use_snap = 1;
-			if (tool_snapshot_option(argc, argv, optarg, &snap))
-				return EXIT_USAGE;
-			break;
-		case 'o':
-			out_path = optarg;
-			break;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			r = tool_common_option(&cl, opt, argc, argv);
+			if (r >= 0)
+				return r;
 		}
 	}
-	in = tool_single_input(argc, argv, usage);
-	if (!in)
-		return EXIT_USAGE;
-	r = tool_open_source(&bm, in, use_snap, &snap);
+	r = tool_open_source(&cl, argc, argv, &bm, &in);
 	if (r)
 		return r;
-	o.sb_location = snap;
+	o.sb_location = cl.snap;
 	o.report = report;
 
 	o.ctx = (void *)in;
-	fd = tool_open_output(in, out_path);
+	fd = tool_open_output(in, cl.out_path);
 	if (fd < 0 || sink_init(&s, fd)) {
 		pd_bm_close(bm);
 		if (fd >= 0) {
 			tool_error("out of memory");
-			tool_discard_output(out_path);
+			tool_discard_output(cl.out_path);
 		}
 		return fd < 0 ? -fd : EXIT_FAIL;
 	}
@@ -117,5 +101,5 @@ int main(int argc, char **argv)
 	if (o.progress)
 		fputs("\r\033[K", stderr);
 	pd_bm_close(bm);
-	return tool_finish_output(&s, fd, out_path, in, r, &e);
+	return tool_finish_output(&s, fd, cl.out_path, in, r, &e);
 }

@@ -223,11 +223,12 @@ static int run(int argc, char **argv, int *json_p)
 		{ "cache-metadata", required_argument, NULL, OPT_CACHE },
 		{ 0 },
 	};
+	struct tool_cmdline cl = { .usage = usage };
 	struct era_invalidate_opts o = { 0 };
-	const char *in, *out_path = NULL, *cache_path = NULL, *which;
+	const char *in, *cache_path = NULL, *which;
 	struct inval_info info = { 0 };
-	unsigned long long snap = 0, since = 0;
-	int use_snap = 0, have_since = 0, json = 0, opt, fd, r;
+	unsigned long long since = 0;
+	int have_since = 0, json = 0, opt, fd, r;
 	struct pd_bm *bm;
 	struct pd_err e;
 	struct sink s;
@@ -235,26 +236,12 @@ static int run(int argc, char **argv, int *json_p)
 	tool_init(argv[0]);
 	while ((opt = getopt_long(argc, argv, "hqVm::o:", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-		case 'V':
-			return tool_help_or_version(opt, usage);
-		case 'q':
-			tool_quiet();
-			break;
 		case OPT_SINCE:
 			if (tool_parse_u64(optarg, UINT32_MAX, &since)) {
 				tool_error("bad era '%s' for --written-since", optarg);
 				return EXIT_USAGE;
 			}
 			have_since = 1;
-			break;
-		case 'm':
-			use_snap = 1;
-			if (tool_snapshot_option(argc, argv, optarg, &snap))
-				return EXIT_USAGE;
-			break;
-		case 'o':
-			out_path = optarg;
 			break;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "json"))
@@ -272,10 +259,10 @@ static int run(int argc, char **argv, int *json_p)
 			cache_path = optarg;
 			break;
 		default:
-			usage(stderr);
-			if (*json_p) /* getopt said what; the object needs it too */
-				tool_error("bad command line at '%s'", argv[optind - 1]);
-			return EXIT_USAGE;
+			cl.json = *json_p;
+			r = tool_common_option(&cl, opt, argc, argv);
+			if (r >= 0)
+				return r;
 		}
 	}
 	if (!have_since) {
@@ -287,24 +274,21 @@ static int run(int argc, char **argv, int *json_p)
 		tool_error("--format cblocks needs --cache-metadata");
 		return EXIT_USAGE;
 	}
-	in = tool_single_input(argc, argv, usage);
-	if (!in)
-		return EXIT_USAGE;
-	r = tool_open_source(&bm, in, use_snap, &snap);
+	r = tool_open_source(&cl, argc, argv, &bm, &in);
 	if (r)
 		return r;
 	o.written_since = (uint32_t)since;
-	o.sb_location = snap;
+	o.sb_location = cl.snap;
 	if (read_info(bm, in, &o, &info)) {
 		pd_bm_close(bm);
 		return EXIT_ERA_AHEAD;
 	}
-	fd = tool_open_output(in, out_path);
+	fd = tool_open_output(in, cl.out_path);
 	if (fd < 0 || sink_init(&s, fd)) {
 		pd_bm_close(bm);
 		if (fd >= 0) {
 			tool_error("out of memory");
-			tool_discard_output(out_path);
+			tool_discard_output(cl.out_path);
 		}
 		return fd < 0 ? -fd : EXIT_FAIL;
 	}
@@ -315,5 +299,5 @@ static int run(int argc, char **argv, int *json_p)
 	else
 		r = json ? write_json(bm, &o, &info, &s, &e) : era_invalidate(bm, &o, &s, &e);
 	pd_bm_close(bm);
-	return tool_finish_output(&s, fd, out_path, which, r, &e);
+	return tool_finish_output(&s, fd, cl.out_path, which, r, &e);
 }

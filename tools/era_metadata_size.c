@@ -47,19 +47,14 @@ int main(int argc, char **argv)
 	struct era_size_opts o = { .nr_writesets = ERA_SIZE_DEFAULT_WRITESETS };
 	unsigned long long nr = 0, ws;
 	uint64_t dev = 0, bs = 0, unit = 512, result;
-	int have_nr = 0, have_dev = 0, have_bs = 0, opt;
+	int have_nr = 0, have_dev = 0, have_bs = 0, opt, r;
+	struct tool_cmdline cl = { .usage = usage };
 	struct era_size s;
 	struct pd_err e;
 
 	tool_init(argv[0]);
 	while ((opt = getopt_long(argc, argv, "hqVn:s:b:w:u:", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-		case 'V':
-			return tool_help_or_version(opt, usage);
-		case 'q':
-			tool_quiet();
-			break;
 		case 'n':
 			if (tool_parse_u64(optarg, ~0ull, &nr) || !nr) {
 				tool_error("bad number of blocks '%s' (1 to %u)", optarg, ERA_MAX_NR_BLOCKS);
@@ -105,8 +100,9 @@ int main(int argc, char **argv)
 			}
 			break;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			r = tool_common_option(&cl, opt, argc, argv);
+			if (r >= 0)
+				return r;
 		}
 	}
 	if (optind != argc) {
