@@ -114,6 +114,22 @@ int parse_mem(const std::string &doc, Rec &r, era_xml_error *err)
 	return era_xml_parse_mem(doc.data(), doc.size(), &ev, err);
 }
 
+// DOC with the first `at` (len bytes of it) replaced by with.
+std::string doc_with(const std::string &at, size_t len, const std::string &with)
+{
+	std::string d = DOC;
+
+	return d.replace(d.find(at), len, with);
+}
+
+// Parses doc whole, which must be refused: the error (the events before it in r).
+era_xml_error refused(const std::string &doc, Rec &r)
+{
+	era_xml_error err{};
+	EXPECT_NE(parse_mem(doc, r, &err), 0);
+	return err;
+}
+
 } // namespace
 
 TEST(ParseFeed, WholeDocumentEvents)
@@ -148,11 +164,9 @@ TEST(ParseFeed, OneByteAtATime)
 TEST(ParseFeed, ErrorsAtEverySplitPointAreTheSame)
 {
 	// a bad number on line 10: the same message and place however it is cut
-	std::string bad = DOC;
-	bad.replace(bad.find("era=\"1\"/>"), 7, "era=\"x1\"");
+	std::string bad = doc_with("era=\"1\"/>", 7, "era=\"x1\"");
 	Rec r0;
-	era_xml_error want;
-	ASSERT_NE(parse_mem(bad, r0, &want), 0);
+	era_xml_error want = refused(bad, r0);
 	EXPECT_EQ(want.line, 10u);
 	EXPECT_EQ(want.code, PD_E_CORRUPT);
 	for (size_t cut = 1; cut < bad.size(); cut += 3) {
@@ -168,11 +182,8 @@ TEST(ParseFeed, ErrorsAtEverySplitPointAreTheSame)
 
 TEST(ParseFeed, BadNumberNamesLineAndColumn)
 {
-	std::string bad = DOC;
-	bad.replace(bad.find("block=\"3\""), 9, "block=\"-3\"");
 	Rec r;
-	era_xml_error err;
-	ASSERT_NE(parse_mem(bad, r, &err), 0);
+	era_xml_error err = refused(doc_with("block=\"3\"", 9, "block=\"-3\""), r);
 	EXPECT_EQ(err.line, 4u);
 	EXPECT_GT(err.col, 0u);
 	EXPECT_EQ(err.code, PD_E_CORRUPT);
@@ -183,11 +194,8 @@ TEST(ParseFeed, BadNumberNamesLineAndColumn)
 
 TEST(ParseFeed, NumberTooLargeRefused)
 {
-	std::string bad = DOC;
-	bad.replace(bad.find("4294967295"), 10, "4294967296");
 	Rec r;
-	era_xml_error err;
-	ASSERT_NE(parse_mem(bad, r, &err), 0);
+	era_xml_error err = refused(doc_with("4294967295", 10, "4294967296"), r);
 	EXPECT_EQ(err.line, 11u);
 	EXPECT_EQ(r.ev.back(), "era 0 1");
 }
@@ -196,8 +204,7 @@ TEST(ParseFeed, CallbackErrorKeepsItsCodeAndPlace)
 {
 	Rec r;
 	r.fail_on = "marked";
-	era_xml_error err;
-	ASSERT_NE(parse_mem(DOC, r, &err), 0);
+	era_xml_error err = refused(DOC, r);
 	EXPECT_EQ(err.code, PD_E_RANGE);
 	EXPECT_EQ(err.line, 7u);
 	EXPECT_GT(err.col, 0u);
@@ -214,11 +221,9 @@ TEST(ParseFeed, ElementOutOfPlaceRefused)
 		{"<marked block_begin=\"1\" len=\"4\"/>", "<marked block_begin=\"1\"/>"},
 	};
 	for (auto &c : cases) {
-		std::string bad = DOC;
-		bad.replace(bad.find(c.first), c.first.size(), c.second);
+		SCOPED_TRACE(c.second);
 		Rec r;
-		era_xml_error err;
-		EXPECT_NE(parse_mem(bad, r, &err), 0) << c.second;
+		era_xml_error err = refused(doc_with(c.first, c.first.size(), c.second), r);
 		EXPECT_GT(err.line, 1u) << c.second;
 		EXPECT_EQ(err.code, PD_E_CORRUPT) << c.second;
 	}
