@@ -59,6 +59,26 @@ int check(const Kind &k, const std::vector<uint8_t> &b, uint64_t where, pd_err *
 	return k.v->check(k.v, b.data(), where, e);
 }
 
+// A header field of kind k (sealed for block 3) set to value: refused as
+// corrupt, naming block 3 and saying msg.
+struct HeaderCase {
+	size_t off;
+	uint32_t value;
+	const char *msg;
+};
+
+void expect_header_refused(const Kind &k, const HeaderCase &c)
+{
+	std::vector<uint8_t> b(PD_BLOCK_SIZE, 0);
+	k.fill(b.data(), 3);
+	pd_put32(&b[c.off], c.value);
+	k.v->prepare(k.v, b.data(), 3);
+	pd_err e;
+	EXPECT_EQ(check(k, b, 3, &e), -PD_E_CORRUPT) << c.msg;
+	EXPECT_EQ(e.block, 3u) << c.msg;
+	EXPECT_NE(std::string(e.msg).find(c.msg), std::string::npos) << e.msg;
+}
+
 } // namespace
 
 TEST(Validators, EachTypeAcceptsWhatItSeals)
@@ -115,51 +135,26 @@ TEST(Validators, BlockElsewhereIsBlocknrError)
 
 TEST(Validators, BtreeHeaderSanity)
 {
-	const Kind &k = KINDS[0];
-	struct Case {
-		size_t off;
-		uint32_t value;
-		const char *msg;
-	} cases[] = {
+	const HeaderCase cases[] = {
 		{4, 3, "btree node: bad flags 3"},
 		{24, 0, "btree node: bad value_size 0"},
 		{20, pd_node_max_entries(8) + 3, "too large for value_size 8"},
 		{20, pd_node_max_entries(8) - 1, "not a multiple of 3"},
 		{16, pd_node_max_entries(8) + 1, "nr_entries"},
 	};
-	for (const Case &c : cases) {
-		std::vector<uint8_t> b(PD_BLOCK_SIZE, 0);
-		fill_btree(b.data(), 3);
-		pd_put32(&b[c.off], c.value);
-		k.v->prepare(k.v, b.data(), 3);
-		pd_err e;
-		EXPECT_EQ(check(k, b, 3, &e), -PD_E_CORRUPT) << c.msg;
-		EXPECT_EQ(e.block, 3u);
-		EXPECT_NE(std::string(e.msg).find(c.msg), std::string::npos) << e.msg;
-	}
+	for (const HeaderCase &c : cases)
+		expect_header_refused(KINDS[0], c);
 }
 
 TEST(Validators, ArrayHeaderSanity)
 {
-	const Kind &k = KINDS[1];
-	struct Case {
-		size_t off;
-		uint32_t value;
-		const char *msg;
-	} cases[] = {
+	const HeaderCase cases[] = {
 		{12, 0, "array block: bad value_size 0"},
 		{4, 5, "array block: max_entries 5, expected 1018 for value_size 4"},
 		{8, 1019, "array block: nr_entries 1019 > max_entries 1018"},
 	};
-	for (const Case &c : cases) {
-		std::vector<uint8_t> b(PD_BLOCK_SIZE, 0);
-		fill_array(b.data(), 3);
-		pd_put32(&b[c.off], c.value);
-		k.v->prepare(k.v, b.data(), 3);
-		pd_err e;
-		EXPECT_EQ(check(k, b, 3, &e), -PD_E_CORRUPT) << c.msg;
-		EXPECT_NE(std::string(e.msg).find(c.msg), std::string::npos) << e.msg;
-	}
+	for (const HeaderCase &c : cases)
+		expect_header_refused(KINDS[1], c);
 }
 
 TEST(Validators, SuperblockReadChecksMagicAndVersion)
