@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <vector>
 #include "shim.h"
 extern "C" {
 #include "libpd/same_target.h"
@@ -97,12 +98,37 @@ TEST(SameTarget, Stacked)
 	EXPECT_EQ(why(dm1, dm0), "");
 }
 
-static std::string tmpdir()
+/* The names in directory d but . and .. */
+static std::vector<std::string> names(const std::string &d)
 {
-	char d[] = "/tmp/pd-same-target-XXXXXX";
-	EXPECT_TRUE(mkdtemp(d));
-	return d;
+	std::vector<std::string> v;
+	DIR *dir = opendir(d.c_str());
+	while (struct dirent *de = dir ? readdir(dir) : nullptr)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			v.push_back(de->d_name);
+	if (dir)
+		closedir(dir);
+	return v;
 }
+
+/* A temporary directory, removed with the files left in it. */
+struct TmpDir {
+	std::string path;
+
+	TmpDir()
+	{
+		char d[] = "/tmp/pd-same-target-XXXXXX";
+		EXPECT_TRUE(mkdtemp(d));
+		path = d;
+	}
+	~TmpDir()
+	{
+		for (const std::string &n : names(path))
+			unlink((*this / n).c_str());
+		rmdir(path.c_str());
+	}
+	std::string operator/(const std::string &name) const { return path + "/" + name; }
+};
 
 static std::string slurp(const std::string &p)
 {
@@ -128,17 +154,13 @@ static void spit(const std::string &p, const std::string &s)
 
 static int entries(const std::string &d)
 {
-	int n = 0;
-	DIR *dir = opendir(d.c_str());
-	while (struct dirent *de = readdir(dir))
-		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-	closedir(dir);
-	return n;
+	return (int)names(d).size();
 }
 
 TEST(SameTarget, Paths)
 {
-	std::string d = tmpdir(), a = d + "/a", b = d + "/b", l = d + "/l";
+	TmpDir d;
+	std::string a = d / "a", b = d / "b", l = d / "l";
 	pd_err e;
 
 	spit(a, "x");
@@ -146,21 +168,18 @@ TEST(SameTarget, Paths)
 	ASSERT_EQ(link(a.c_str(), l.c_str()), 0);
 	EXPECT_EQ(pd_same_target(a.c_str(), b.c_str(), &e), 0);
 	EXPECT_EQ(pd_same_target(a.c_str(), l.c_str(), &e), -PD_E_INVAL);
-	EXPECT_EQ(pd_same_target(a.c_str(), (d + "/missing").c_str(), &e), 0);
+	EXPECT_EQ(pd_same_target(a.c_str(), (d / "missing").c_str(), &e), 0);
 	int fd = open(a.c_str(), O_RDONLY);
 	EXPECT_EQ(pd_same_target_fd(fd, "standard input", l.c_str(), &e), -PD_E_INVAL);
 	EXPECT_STREQ(e.msg, "refusing to write over the input standard input (the same file)");
 	close(fd);
 	EXPECT_EQ(pd_target_in_use(a.c_str(), 1, &e), 0); /* backs no loop device */
-	unlink(a.c_str());
-	unlink(b.c_str());
-	unlink(l.c_str());
-	rmdir(d.c_str());
 }
 
 TEST(StreamOut, ReplaceCommitAbort)
 {
-	std::string d = tmpdir(), p = d + "/out.xml";
+	TmpDir d;
+	std::string p = d / "out.xml";
 	pd_stream_out o;
 	pd_err e;
 
@@ -169,30 +188,29 @@ TEST(StreamOut, ReplaceCommitAbort)
 	EXPECT_TRUE(o.replace);
 	ASSERT_EQ(write(o.fd, "new", 3), 3);
 	EXPECT_EQ(slurp(p), "old");
-	EXPECT_EQ(entries(d), 2); /* out.xml and the temporary file */
+	EXPECT_EQ(entries(d.path), 2); /* out.xml and the temporary file */
 	pd_stream_out_abort(&o);
 	EXPECT_EQ(slurp(p), "old");
-	EXPECT_EQ(entries(d), 1);
+	EXPECT_EQ(entries(d.path), 1);
 
 	ASSERT_EQ(pd_stream_out_open(&o, p.c_str(), &e), 0) << e.msg;
 	ASSERT_EQ(write(o.fd, "new", 3), 3);
 	ASSERT_EQ(pd_stream_out_commit(&o, &e), 0) << e.msg;
 	EXPECT_EQ(slurp(p), "new");
-	EXPECT_EQ(entries(d), 1);
+	EXPECT_EQ(entries(d.path), 1);
 
-	std::string q = d + "/fresh.xml";
+	std::string q = d / "fresh.xml";
 	ASSERT_EQ(pd_stream_out_open(&o, q.c_str(), &e), 0) << e.msg;
 	pd_stream_out_abort(&o);
 	EXPECT_NE(access(q.c_str(), F_OK), 0);
-	EXPECT_EQ(pd_stream_out_open(&o, d.c_str(), &e), -PD_E_INVAL);
+	EXPECT_EQ(pd_stream_out_open(&o, d.path.c_str(), &e), -PD_E_INVAL);
 	EXPECT_STREQ(e.msg, "is a directory");
-	unlink(p.c_str());
-	rmdir(d.c_str());
 }
 
 TEST(Bdev, RefusesFifoWithoutBlocking)
 {
-	std::string d = tmpdir(), f = d + "/fifo";
+	TmpDir d;
+	std::string f = d / "fifo";
 	pd_bdev dev;
 	pd_err e;
 
@@ -201,6 +219,4 @@ TEST(Bdev, RefusesFifoWithoutBlocking)
 	EXPECT_STREQ(e.msg, "is a FIFO (named pipe), not a regular file or a block device");
 	EXPECT_EQ(pd_bdev_open(&dev, "/dev/null", PD_OPEN_RDONLY, &e), -PD_E_INVAL);
 	EXPECT_STREQ(e.msg, "is a character device, not a regular file or a block device");
-	unlink(f.c_str());
-	rmdir(d.c_str());
 }
