@@ -43,6 +43,17 @@ struct Walk {
 		rc = pd_btree_walk(&w, root, &e);
 	}
 	~Walk() { pd_bm_close(bm); }
+	// Exactly one damaged place, with this code (and block, if given).
+	::testing::AssertionResult only_damage(int code, int64_t block = -1) const
+	{
+		if (c.damage.size() != 1)
+			return ::testing::AssertionFailure() << c.damage.size() << " damaged places, not 1";
+		const pd_err &d = c.damage[0];
+		if (d.code != code || (block >= 0 && d.block != (uint64_t)block))
+			return ::testing::AssertionFailure() << "damage code " << d.code << " at block " << d.block
+							     << " (" << d.msg << "), not code " << code << " at " << block;
+		return ::testing::AssertionSuccess();
+	}
 };
 
 /* root (block 1) -> leaves 2 and 3 */
@@ -89,9 +100,7 @@ TEST(Btree, BadChecksumIsReportedWithBlock)
 	two_level(img);
 	img.at(3)[100] ^= 1;
 	Walk w(img, 1);
-	ASSERT_EQ(w.c.damage.size(), 1u);
-	EXPECT_EQ(w.c.damage[0].code, PD_E_CSUM);
-	EXPECT_EQ(w.c.damage[0].block, 3u);
+	EXPECT_TRUE(w.only_damage(PD_E_CSUM, 3));
 	EXPECT_EQ(w.c.keys, (std::vector<uint64_t>{ 0, 1, 2 })); /* the rest is skipped */
 }
 
@@ -102,9 +111,7 @@ TEST(Btree, MisplacedBlockIsReported)
 	img.blocks[4] = img.blocks[3]; /* a copy recording location 3 */
 	img.node(1, PD_NODE_INTERNAL, { 0, 5 }, { Image::u64(2), Image::u64(4) }, 8);
 	Walk w(img, 1);
-	ASSERT_EQ(w.c.damage.size(), 1u);
-	EXPECT_EQ(w.c.damage[0].code, PD_E_BLOCKNR);
-	EXPECT_EQ(w.c.damage[0].block, 4u);
+	EXPECT_TRUE(w.only_damage(PD_E_BLOCKNR, 4));
 }
 
 TEST(Btree, SelfCycleTerminates)
@@ -126,8 +133,7 @@ TEST(Btree, DeepChainIsBounded)
 		img.node(b, PD_NODE_INTERNAL, { 0 }, { Image::u64(b + 1) }, 8);
 	img.node(41, PD_NODE_LEAF, { 0 }, { Image::u64(0) }, 8);
 	Walk w(img, 1);
-	ASSERT_EQ(w.c.damage.size(), 1u);
-	EXPECT_EQ(w.c.damage[0].code, PD_E_DEPTH);
+	EXPECT_TRUE(w.only_damage(PD_E_DEPTH));
 }
 
 TEST(Btree, KeysOutOfOrder)
@@ -135,8 +141,7 @@ TEST(Btree, KeysOutOfOrder)
 	Image img(8);
 	img.node(2, PD_NODE_LEAF, { 3, 1 }, { Image::u64(0), Image::u64(0) }, 8);
 	Walk w(img, 2);
-	ASSERT_EQ(w.c.damage.size(), 1u);
-	EXPECT_EQ(w.c.damage[0].code, PD_E_ORDER);
+	EXPECT_TRUE(w.only_damage(PD_E_ORDER));
 }
 
 TEST(Btree, ChildKeysOutsideParentRange)
@@ -145,9 +150,7 @@ TEST(Btree, ChildKeysOutsideParentRange)
 	two_level(img);
 	img.node(3, PD_NODE_LEAF, { 1, 9 }, { Image::u64(15), Image::u64(19) }, 8);
 	Walk w(img, 1);
-	ASSERT_EQ(w.c.damage.size(), 1u);
-	EXPECT_EQ(w.c.damage[0].code, PD_E_ORDER);
-	EXPECT_EQ(w.c.damage[0].block, 3u);
+	EXPECT_TRUE(w.only_damage(PD_E_ORDER, 3));
 }
 
 TEST(Btree, NrEntriesAboveMax)
@@ -157,8 +160,7 @@ TEST(Btree, NrEntriesAboveMax)
 	pd_put32(img.at(2) + 16, 5000);
 	img.seal(2, &pd_btree_validator);
 	Walk w(img, 2);
-	ASSERT_EQ(w.c.damage.size(), 1u);
-	EXPECT_EQ(w.c.damage[0].code, PD_E_CORRUPT);
+	EXPECT_TRUE(w.only_damage(PD_E_CORRUPT));
 }
 
 TEST(Btree, WrongValueSize)
@@ -166,8 +168,7 @@ TEST(Btree, WrongValueSize)
 	Image img(8);
 	img.node(2, PD_NODE_LEAF, { 1 }, { Image::u32(7) }, 4);
 	Walk w(img, 2, 8);
-	ASSERT_EQ(w.c.damage.size(), 1u);
-	EXPECT_EQ(w.c.damage[0].code, PD_E_CORRUPT);
+	EXPECT_TRUE(w.only_damage(PD_E_CORRUPT));
 }
 
 TEST(Btree, PointerBeyondDevice)
@@ -175,8 +176,7 @@ TEST(Btree, PointerBeyondDevice)
 	Image img(4);
 	img.node(1, PD_NODE_INTERNAL, { 0 }, { Image::u64(1ull << 40) }, 8);
 	Walk w(img, 1);
-	ASSERT_EQ(w.c.damage.size(), 1u);
-	EXPECT_EQ(w.c.damage[0].code, PD_E_RANGE);
+	EXPECT_TRUE(w.only_damage(PD_E_RANGE));
 }
 
 TEST(Btree, SharedSubtreeCountedOnce)
