@@ -59,6 +59,19 @@ int sm_read(Dev &dev, const pd_sm_root &root, Counts &k, pd_err *e)
 	return r;
 }
 
+// A space map for the first 10 blocks of 64, built for each test to damage
+// and read back.
+class SmRead : public ::testing::Test {
+protected:
+	Dev dev{64 * PD_BLOCK_SIZE};
+	pd_sm_root root;
+	pd_err e;
+	Counts k;
+
+	void SetUp() override { ASSERT_EQ(sm_build(dev, 10, &root, &e), 0) << e.msg; }
+	int read() { return sm_read(dev, root, k, &e); }
+};
+
 } // namespace
 
 TEST(SmBuild, CountsRoundTripThroughTheReader)
@@ -158,48 +171,33 @@ TEST(SmBuild, RootEncodeDecode)
 	EXPECT_EQ(back.ref_count_root, r.ref_count_root);
 }
 
-TEST(SmRead, DamagedBitmapReportedWithItsBlock)
+TEST_F(SmRead, DamagedBitmapReportedWithItsBlock)
 {
-	Dev dev(64 * PD_BLOCK_SIZE);
-	pd_sm_root root;
-	pd_err e;
-	ASSERT_EQ(sm_build(dev, 10, &root, &e), 0);
 	dev.patch(10, nullptr, [](uint8_t *p) { p[100] ^= 1; });  // checksum now wrong
-	Counts k;
-	EXPECT_EQ(sm_read(dev, root, k, &e), 0);
+	EXPECT_EQ(read(), 0);
 	ASSERT_EQ(k.damage.size(), 1u);
 	EXPECT_EQ(k.damage[0].code, PD_E_CSUM);
 	EXPECT_EQ(k.damage[0].block, 10u);
 	EXPECT_TRUE(k.c.empty());  // the only bitmap skipped
 }
 
-TEST(SmRead, BadIndexStopsTheWalk)
+TEST_F(SmRead, BadIndexStopsTheWalk)
 {
-	Dev dev(64 * PD_BLOCK_SIZE);
-	pd_sm_root root;
-	pd_err e;
-	ASSERT_EQ(sm_build(dev, 10, &root, &e), 0);
 	dev.patch(root.bitmap_root, nullptr, [](uint8_t *p) { p[30] ^= 1; });
-	Counts k;
-	int r = sm_read(dev, root, k, &e);
+	int r = read();
 	EXPECT_TRUE(r != 0 || !k.damage.empty());
 	const pd_err &d = r ? e : k.damage[0];
 	EXPECT_EQ(d.code, PD_E_CSUM);
 	EXPECT_EQ(d.block, root.bitmap_root);
 }
 
-TEST(SmRead, IndexEntryNrFreeIsWhatWasWritten)
+TEST_F(SmRead, IndexEntryNrFreeIsWhatWasWritten)
 {
 	// a bitmap's nr_free as 0.9.0 writes it (entries inside the device only)
-	Dev dev(64 * PD_BLOCK_SIZE);
-	pd_sm_root root;
-	pd_err e;
-	ASSERT_EQ(sm_build(dev, 10, &root, &e), 0);
 	dev.patch(root.bitmap_root, &pd_sm_index_validator, [](uint8_t *p) {
 		pd_put32(p + 16 + 8, 64 - 13);
 	});
-	Counts k;
-	ASSERT_EQ(sm_read(dev, root, k, &e), 0);
+	ASSERT_EQ(read(), 0);
 	ASSERT_EQ(k.nr_free.size(), 1u);
 	EXPECT_EQ(k.nr_free[0], 64u - 13);
 	EXPECT_TRUE(pd_sm_nr_free_valid(k.nr_free[0], 64, 13));
