@@ -68,14 +68,21 @@ Spec base()
 	return s;
 }
 
+/* A device holding base(), for a test to damage. */
+struct BaseDev : Dev {
+	BaseDev() : Dev(MiB)
+	{
+		pd_err e;
+		EXPECT_EQ(build(*this, base(), &e), 0) << e.msg;
+	}
+};
+
 } // namespace
 
 TEST(Salvage, CleanMetadataPassesThrough)
 {
-	Dev d(MiB);
-	pd_err e;
+	BaseDev d;
 	Spec s = base();
-	ASSERT_EQ(build(d, s, &e), 0) << e.msg;
 	Salvaged r = salvage(d);
 	ASSERT_EQ(r.rc, 0);
 	EXPECT_EQ(r.st.writesets_lost, 0);
@@ -91,9 +98,7 @@ TEST(Salvage, CleanMetadataPassesThrough)
 
 TEST(Salvage, UnsafeWritesetsFoldedIntoTheEraArray)
 {
-	Dev d(MiB);
-	pd_err e;
-	ASSERT_EQ(build(d, base(), &e), 0) << e.msg;
+	BaseDev d;
 	set_entry(d, 1, 5);  // marked only by era 3: the digest would lower it to 3
 	Salvaged r = salvage(d);
 	ASSERT_EQ(r.rc, 0);
@@ -112,9 +117,7 @@ TEST(Salvage, UnsafeWritesetsFoldedIntoTheEraArray)
 
 TEST(Salvage, FoldingTheNewestFoldsEveryOlderOne)
 {
-	Dev d(MiB);
-	pd_err e;
-	ASSERT_EQ(build(d, base(), &e), 0) << e.msg;
+	BaseDev d;
 	set_entry(d, 4, 6);  // marked by era 5 only
 	Salvaged r = salvage(d);
 	EXPECT_EQ(r.st.writesets_folded, 2u);
@@ -127,9 +130,7 @@ TEST(Salvage, FoldingTheNewestFoldsEveryOlderOne)
 
 TEST(Salvage, LostWritesetTreeGivesEveryEntryTheCurrentEra)
 {
-	Dev d(MiB);
-	pd_err e;
-	ASSERT_EQ(build(d, base(), &e), 0) << e.msg;
+	BaseDev d;
 	Walked before = walk(d.path);
 	break_csum(d, before.sb.writeset_tree_root);
 	Salvaged r = salvage(d);
@@ -141,9 +142,7 @@ TEST(Salvage, LostWritesetTreeGivesEveryEntryTheCurrentEra)
 
 TEST(Salvage, WritesetFromTheFutureIsDropped)
 {
-	Dev d(MiB);
-	pd_err e;
-	ASSERT_EQ(build(d, base(), &e), 0) << e.msg;
+	BaseDev d;
 	Walked before = walk(d.path);
 	// the writeset tree's leaf: the second key (era 5) becomes era 9
 	d.patch(before.sb.writeset_tree_root, &pd_btree_validator, [](uint8_t *p) { pd_put64(p + 32 + 8, 9); });
@@ -157,9 +156,7 @@ TEST(Salvage, WritesetFromTheFutureIsDropped)
 
 TEST(Salvage, EraAfterTheCurrentEraClamped)
 {
-	Dev d(MiB);
-	pd_err e;
-	ASSERT_EQ(build(d, base(), &e), 0) << e.msg;
+	BaseDev d;
 	set_entry(d, 2000, 99);
 	Salvaged r = salvage(d);
 	EXPECT_EQ(r.st.eras_clamped, 1u);
@@ -169,9 +166,7 @@ TEST(Salvage, EraAfterTheCurrentEraClamped)
 
 TEST(Salvage, UnreadableEraArrayBlockFilledWithTheCurrentEra)
 {
-	Dev d(MiB);
-	pd_err e;
-	ASSERT_EQ(build(d, base(), &e), 0) << e.msg;
+	BaseDev d;
 	break_csum(d, 2);  // entries 1018 .. 2035
 	Salvaged r = salvage(d);
 	EXPECT_EQ(r.st.gaps_filled, 1018u);
@@ -186,9 +181,7 @@ TEST(Salvage, UnreadableEraArrayBlockFilledWithTheCurrentEra)
 
 TEST(Salvage, DamagedBitsetReadsAsWritten)
 {
-	Dev d(MiB);
-	pd_err e;
-	ASSERT_EQ(build(d, base(), &e), 0) << e.msg;
+	BaseDev d;
 	Walked before = walk(d.path);
 	ASSERT_EQ(before.ws.size(), 2u);
 	break_csum(d, before.ws[0].info.root);  // era 3's bitset
@@ -207,9 +200,8 @@ TEST(Salvage, DamagedBitsetReadsAsWritten)
 
 TEST(Repair, OutputChecksCleanAndKeepsEveryWrite)
 {
-	Dev in(MiB), out(MiB);
-	pd_err e;
-	ASSERT_EQ(build(in, base(), &e), 0) << e.msg;
+	BaseDev in;
+	Dev out(MiB);
 	set_entry(in, 1, 5);      // unsafe
 	set_entry(in, 2500, 42);  // in the future
 	Repaired r = repair(in, out);
@@ -230,10 +222,7 @@ TEST(Repair, OutputChecksCleanAndKeepsEveryWrite)
 
 TEST(Repair, InputWithoutSuperblockWritesNothing)
 {
-	Dev in(MiB), out(MiB);
-	pd_err e;
-	ASSERT_EQ(build(in, base(), &e), 0) << e.msg;
-	ASSERT_EQ(build(out, base(), &e), 0) << e.msg;  // the output held valid metadata
+	BaseDev in, out;  // the output held valid metadata
 	break_csum(in, 0);
 	std::vector<uint8_t> b0 = out.block(0), b1 = out.block(1);
 	Repaired r = repair(in, out);
@@ -248,9 +237,8 @@ TEST(Repair, InputWithoutSuperblockWritesNothing)
 
 TEST(Repair, DamageIsReportedAndCounted)
 {
-	Dev in(MiB), out(MiB);
-	pd_err e;
-	ASSERT_EQ(build(in, base(), &e), 0) << e.msg;
+	BaseDev in;
+	Dev out(MiB);
 	break_csum(in, 2);
 	Repaired r = repair(in, out);
 	ASSERT_EQ(r.rc, 0) << r.e.msg;
