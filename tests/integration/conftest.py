@@ -2,6 +2,7 @@
 kernel-made fixtures, and the reference tools (oracles, optional)."""
 import hashlib
 import importlib.util
+import json
 import lzma
 import os
 import shutil
@@ -101,6 +102,21 @@ def sha256(path):
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def check_clean(img):
+    """era_check on img: silent and clean as text, clean as JSON, img left
+    as it was. Returns the JSON document."""
+    before = sha256(img)
+    r = run_tool("era_check", img)
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"", b""), r.stderr
+    r = run_tool("era_check", "--format", "json", img)
+    assert r.returncode == 0, r.stderr
+    assert b'"problems": [  ]' in r.stdout, r.stdout
+    doc = json.loads(r.stdout)
+    assert doc["clean"] is True and doc["errors"] == 0 and doc["problems"] == []
+    assert sha256(img) == before
+    return doc
 
 
 def ref110():

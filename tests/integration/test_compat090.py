@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, REPO, SAMPLES, have_tool, ref090, run, run_tool, sha256, write_sparse
+from conftest import FIXTURES, REPO, SAMPLES, check_clean, have_tool, ref090, run, run_tool, write_sparse
 
 HERE = FIXTURES / "tpt-0.9.0"
 NAMES = sorted(p.name[:-len(".meta.xz")] for p in HERE.glob("*.meta.xz"))
@@ -66,14 +66,7 @@ def test_fixture_uses_090_convention(name, tmp_path):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_check_accepts_090_restore(name, tmp_path):
-    img = image(name, tmp_path)
-    before = sha256(img)
-    r = run_tool("era_check", img)
-    assert (r.returncode, r.stdout, r.stderr) == (0, b"", b"")
-    r = run_tool("era_check", "--format", "json", img)
-    assert r.returncode == 0
-    assert b'"problems": [  ]' in r.stdout and b'"clean": true' in r.stdout
-    assert sha256(img) == before
+    check_clean(image(name, tmp_path))
 
 
 @pytest.mark.parametrize("name", NAMES)
