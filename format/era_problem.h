@@ -44,7 +44,7 @@ const char *era_severity_name(enum era_severity s);
 struct era_report {
 	enum era_problem_id id;
 	uint64_t block;           /* PD_NO_BLOCK if none */
-	char detail[240];
+	char detail[320];       /* as struct pd_err's msg */
 	/* Where it applies, when the walker knows: the writeset's era, and
 	 * the origin blocks [origin_begin, origin_end) whose record is lost. */
 	int has_era;

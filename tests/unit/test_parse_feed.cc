@@ -86,7 +86,7 @@ const std::vector<std::string> WANT = {
 };
 
 /* Parses doc from a socket that hands each chunk to one read(). */
-int parse_chunks(const std::string &doc, const std::vector<size_t> &cuts, Rec &r, era_xml_error *err)
+int parse_chunks(const std::string &doc, const std::vector<size_t> &cuts, Rec &r, pd_err *err)
 {
 	int sv[2];
 	EXPECT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
@@ -108,7 +108,7 @@ int parse_chunks(const std::string &doc, const std::vector<size_t> &cuts, Rec &r
 	return rc;
 }
 
-int parse_mem(const std::string &doc, Rec &r, era_xml_error *err)
+int parse_mem(const std::string &doc, Rec &r, pd_err *err)
 {
 	era_xml_events ev = events(r);
 	return era_xml_parse_mem(doc.data(), doc.size(), &ev, err);
@@ -119,7 +119,7 @@ int parse_mem(const std::string &doc, Rec &r, era_xml_error *err)
 TEST(ParseFeed, WholeDocumentEvents)
 {
 	Rec r;
-	era_xml_error err;
+	pd_err err;
 	ASSERT_EQ(parse_mem(DOC, r, &err), 0) << err.msg;
 	EXPECT_EQ(r.ev, WANT);
 }
@@ -128,7 +128,7 @@ TEST(ParseFeed, EverySplitPointGivesTheSameEvents)
 {
 	for (size_t cut = 1; cut < DOC.size(); cut++) {
 		Rec r;
-		era_xml_error err;
+		pd_err err;
 		ASSERT_EQ(parse_chunks(DOC, {cut}, r, &err), 0) << err.msg << " cut " << cut;
 		ASSERT_EQ(r.ev, WANT) << "cut at byte " << cut;
 	}
@@ -140,7 +140,7 @@ TEST(ParseFeed, OneByteAtATime)
 	for (size_t i = 1; i < DOC.size(); i++)
 		cuts.push_back(i);
 	Rec r;
-	era_xml_error err;
+	pd_err err;
 	ASSERT_EQ(parse_chunks(DOC, cuts, r, &err), 0) << err.msg;
 	EXPECT_EQ(r.ev, WANT);
 }
@@ -151,13 +151,13 @@ TEST(ParseFeed, ErrorsAtEverySplitPointAreTheSame)
 	std::string bad = DOC;
 	bad.replace(bad.find("era=\"1\"/>"), 7, "era=\"x1\"");
 	Rec r0;
-	era_xml_error want;
+	pd_err want;
 	ASSERT_NE(parse_mem(bad, r0, &want), 0);
 	EXPECT_EQ(want.line, 10u);
 	EXPECT_EQ(want.code, PD_E_CORRUPT);
 	for (size_t cut = 1; cut < bad.size(); cut += 3) {
 		Rec r;
-		era_xml_error err;
+		pd_err err;
 		ASSERT_NE(parse_chunks(bad, {cut}, r, &err), 0) << "cut " << cut;
 		EXPECT_EQ(err.line, want.line) << "cut " << cut;
 		EXPECT_EQ(err.col, want.col) << "cut " << cut;
@@ -171,7 +171,7 @@ TEST(ParseFeed, BadNumberNamesLineAndColumn)
 	std::string bad = DOC;
 	bad.replace(bad.find("block=\"3\""), 9, "block=\"-3\"");
 	Rec r;
-	era_xml_error err;
+	pd_err err;
 	ASSERT_NE(parse_mem(bad, r, &err), 0);
 	EXPECT_EQ(err.line, 4u);
 	EXPECT_GT(err.col, 0u);
@@ -186,7 +186,7 @@ TEST(ParseFeed, NumberTooLargeRefused)
 	std::string bad = DOC;
 	bad.replace(bad.find("4294967295"), 10, "4294967296");
 	Rec r;
-	era_xml_error err;
+	pd_err err;
 	ASSERT_NE(parse_mem(bad, r, &err), 0);
 	EXPECT_EQ(err.line, 11u);
 	EXPECT_EQ(r.ev.back(), "era 0 1");
@@ -196,7 +196,7 @@ TEST(ParseFeed, CallbackErrorKeepsItsCodeAndPlace)
 {
 	Rec r;
 	r.fail_on = "marked";
-	era_xml_error err;
+	pd_err err;
 	ASSERT_NE(parse_mem(DOC, r, &err), 0);
 	EXPECT_EQ(err.code, PD_E_RANGE);
 	EXPECT_EQ(err.line, 7u);
@@ -217,7 +217,7 @@ TEST(ParseFeed, ElementOutOfPlaceRefused)
 		std::string bad = DOC;
 		bad.replace(bad.find(c.first), c.first.size(), c.second);
 		Rec r;
-		era_xml_error err;
+		pd_err err;
 		EXPECT_NE(parse_mem(bad, r, &err), 0) << c.second;
 		EXPECT_GT(err.line, 1u) << c.second;
 		EXPECT_EQ(err.code, PD_E_CORRUPT) << c.second;
@@ -228,7 +228,7 @@ TEST(ParseFeed, TruncatedDocumentRefused)
 {
 	for (size_t len : {DOC.size() - 2, DOC.size() / 2, (size_t)10}) {
 		Rec r;
-		era_xml_error err;
+		pd_err err;
 		EXPECT_NE(parse_mem(DOC.substr(0, len), r, &err), 0) << len;
 		EXPECT_NE(r.ev.size(), WANT.size()) << len;
 	}
