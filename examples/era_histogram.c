@@ -62,11 +62,11 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 }
 
 /* Any damage ends this program: a histogram of damaged metadata would lie. */
-static int on_problem(void *ctx, const struct era_report *r)
+static int on_problem(void *ctx, const struct pd_err *r)
 {
-	if (era_problem_info(r->id)->severity == ERA_SEV_INFO)
+	if (era_problem_info(r->problem)->severity == ERA_SEV_INFO)
 		return 0;
-	fprintf(stderr, "era_histogram: %s\n", r->detail);
+	fprintf(stderr, "era_histogram: %s\n", r->msg);
 	return -1;
 }
 

@@ -61,7 +61,7 @@ static int v_ea_end(void *ctx)
 	return era_build_era_array_end(c->b, c->e);
 }
 
-static int v_problem(void *ctx, const struct era_report *r)
+static int v_problem(void *ctx, const struct pd_err *r)
 {
 	struct rctx *c = ctx;
 

@@ -15,7 +15,7 @@
 
 struct era_repair_opts {
 	/* Each problem found in the input (may be NULL). */
-	void (*report)(void *ctx, const struct era_report *r);
+	void (*report)(void *ctx, const struct pd_err *r);
 	void *ctx;
 };
 

@@ -29,14 +29,14 @@ struct ctx {
 	int sb_failed;            /* the input's superblock stopped the repair (said once) */
 };
 
-static void report(void *p, const struct era_report *r)
+static void report(void *p, const struct pd_err *r)
 {
 	struct ctx *c = p;
 	/* nothing is repaired without a superblock: that one is not skipped */
-	const char *what = r->id == ERA_P_SB ? "" : " (skipped)";
-	char msg[sizeof(r->detail) + 160];
+	const char *what = r->problem == ERA_P_SB ? "" : " (skipped)";
+	char msg[sizeof(r->msg) + 160];
 
-	if (r->id == ERA_P_SB)
+	if (r->problem == ERA_P_SB)
 		c->sb_failed = 1;
 	if (c->quiet)
 		return;

@@ -10,7 +10,7 @@ struct era_dump_opts {
 	int repair;               /* skip damage (reported), dump what can be read */
 	/* Called for each problem the dump goes on past (--repair, notes); one
 	 * that stops it is returned in e instead. May be NULL. */
-	void (*report)(void *ctx, const struct era_report *r);
+	void (*report)(void *ctx, const struct pd_err *r);
 	/* Optional: called as the dump goes, with what is being dumped and how
 	 * far (done of total blocks of that part). */
 	void (*progress)(void *ctx, const char *part, uint64_t done, uint64_t total);
