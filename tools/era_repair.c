@@ -86,6 +86,8 @@ int main(int argc, char **argv)
 		return EXIT_IO;
 	}
 	r = era_build_open(&b, &dev, &e);
+	if (r && (e.code == PD_E_NOSPC || e.code == PD_E_IO))
+		e.source = PD_SRC_OUTPUT;
 	if (!r) {
 		r = era_repair_metadata(bm, b, &ro, &res, &e);
 		era_build_free(b);
@@ -93,7 +95,7 @@ int main(int argc, char **argv)
 	if (r && c.sb_failed) {
 		/* the input's superblock, reported above */
 	} else if (r && !c.quiet) {
-		if (e.code == PD_E_NOSPC || e.code == PD_E_IO)
+		if (e.source == PD_SRC_OUTPUT)
 			tool_error("%s: %s", out, e.msg);
 		else
 			tool_pd_error(c.in, &e);

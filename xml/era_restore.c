@@ -203,8 +203,9 @@ out:
 }
 
 /* 0: restored and committed. 1: not done (not worth it, or something
- * failed): the caller restores sequentially from the start. -1: the commit
- * failed (-PD_E_*, err filled; the same as a sequential run would say). */
+ * failed): the caller restores sequentially from the start. Negative, a
+ * -PD_E_*: the commit failed (err filled; the same as a sequential run
+ * would say). */
 static int restore_parallel(int fd, uint64_t size, struct era_builder *b, uint64_t *progress,
 			    const struct era_restore_opts *o, struct era_restore_report *rep, struct pd_err *err)
 {

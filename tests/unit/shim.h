@@ -12,8 +12,10 @@ extern "C" {
 #include "libpd/btree.h"
 #include "libpd/crc32c.h"
 #include "libpd/disk.h"
+#include "libpd/io.h"
 #include "libpd/pd_err.h"
 #include "libpd/refs.h"
+#include "libpd/same_target.h"
 #include "libpd/sm_build.h"
 #include "libpd/space_map.h"
 #include "libpd/validator.h"
@@ -30,10 +32,12 @@ extern "C" {
 #include "format/era_salvage.h"
 #include "format/era_sb.h"
 #include "format/era_since.h"
+#include "format/era_size.h"
 #include "format/era_walk.h"
 #include "xml/era_emit.h"
 #include "xml/era_invalidate.h"
 #include "xml/era_parse.h"
+#include "xml/era_restore.h"
 #include "xml/sink.h"
 }
 #endif
