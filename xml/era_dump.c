@@ -17,7 +17,7 @@ struct dump {
 
 static int out_status(struct dump *d)
 {
-	return d->out->err ? pd_fail(d->e, PD_E_IO, PD_NO_BLOCK, "write error") : 0;
+	return d->out->err ? sink_error(d->e) : 0;
 }
 
 static int on_problem(void *ctx, const struct pd_err *r)
@@ -150,7 +150,7 @@ int era_dump(struct pd_bm *bm, const struct era_dump_opts *o, struct sink *out, 
 	if (!r) {
 		era_xml_superblock_end(out);
 		if (sink_flush(out))
-			r = pd_fail(e, PD_E_IO, PD_NO_BLOCK, "write error");
+			r = sink_error(e);
 	} else if (!out->err) {
 		sink_flush(out); /* what was dumped, without closing tags */
 	}

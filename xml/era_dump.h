@@ -18,8 +18,10 @@ struct era_dump_opts {
 };
 
 /* Writes the dump to out. Returns 0 when complete; -PD_E_IO with out->err
- * set if writing failed; another -code (e filled) if the metadata could not
- * be dumped, in which case the closing tags are never written. */
+ * set if writing failed (e->source PD_SRC_OUTPUT); another -PD_E_* (e
+ * filled: the finding that stopped it, or the walk's failure) if the
+ * metadata could not be dumped, in which case the closing tags are never
+ * written. */
 int era_dump(struct pd_bm *bm, const struct era_dump_opts *o, struct sink *out, struct pd_err *e);
 
 #endif

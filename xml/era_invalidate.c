@@ -23,6 +23,6 @@ int era_invalidate(struct pd_bm *bm, const struct era_invalidate_opts *o, struct
 	era_xml_blocks_end(out);
 	free(marked);
 	if (sink_flush(out))
-		return pd_fail(e, PD_E_IO, PD_NO_BLOCK, "write error");
+		return sink_error(e);
 	return 0;
 }

@@ -40,6 +40,15 @@ int sink_flush(struct sink *s)
 	return 0;
 }
 
+int sink_error(struct pd_err *e)
+{
+	int r = pd_fail(e, PD_E_IO, PD_NO_BLOCK, "write error");
+
+	if (e)
+		e->source = PD_SRC_OUTPUT;
+	return r;
+}
+
 void sink_printf(struct sink *s, const char *fmt, ...)
 {
 	char tmp[1024];

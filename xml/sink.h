@@ -22,6 +22,9 @@ int sink_init(struct sink *s, int fd);
 void sink_free(struct sink *s);
 /* Writes out what is buffered; returns 0 or -PD_E_IO (s->err set). */
 int sink_flush(struct sink *s);
+/* A failed sink as an error: fills e (PD_E_IO, "write error", source the
+ * output) and returns -PD_E_IO. */
+int sink_error(struct pd_err *e);
 /* Makes sure SINK_SLACK bytes can be appended at s->buf + s->len. */
 static inline int sink_reserve(struct sink *s)
 {

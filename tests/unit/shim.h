@@ -34,6 +34,7 @@ extern "C" {
 #include "format/era_since.h"
 #include "format/era_size.h"
 #include "format/era_walk.h"
+#include "xml/era_dump.h"
 #include "xml/era_emit.h"
 #include "xml/era_invalidate.h"
 #include "xml/era_parse.h"

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <csignal>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include "era_fixture.h"
 
@@ -354,5 +355,69 @@ TEST(Convention, EmitterIntoAFailedSinkIsIo)
 	EXPECT_EQ(era_xml_eras(&s, 0, eras, 2), -PD_E_IO);
 	EXPECT_EQ(sink_reserve(&s), -PD_E_IO);
 	sink_free(&s);
+	close(p[1]);
+}
+
+TEST(Carrier, SinkFailureIsTheOutputs)
+{
+	pd_err e;
+	EXPECT_EQ(sink_error(&e), -PD_E_IO);
+	EXPECT_EQ(e.code, PD_E_IO);
+	EXPECT_EQ(e.source, PD_SRC_OUTPUT);
+	EXPECT_STREQ(e.msg, "write error");
+	EXPECT_EQ(sink_error(nullptr), -PD_E_IO);
+}
+
+TEST(Carrier, DumpStoppedByAFindingReturnsIt)
+{
+	Dev d(MiB);
+	pd_err e;
+	ASSERT_EQ(build(d, base(), &e), 0) << e.msg;
+	break_csum(d, 2);
+	int p[2];
+	ASSERT_EQ(pipe(p), 0);
+	pd_bm *bm;
+	ASSERT_EQ(pd_bm_open(&bm, d.path.c_str(), PD_OPEN_RDONLY, 64, &e), 0);
+	sink s;
+	ASSERT_EQ(sink_init(&s, p[1]), 0);
+	era_dump_opts o{};
+	std::thread reader([&] {
+		char buf[4096];
+		while (read(p[0], buf, sizeof(buf)) > 0) {
+		}
+	});
+	EXPECT_EQ(era_dump(bm, &o, &s, &e), -PD_E_CORRUPT);
+	close(p[1]);
+	reader.join();
+	close(p[0]);
+	EXPECT_EQ(e.code, PD_E_CORRUPT);
+	EXPECT_EQ(e.problem, ERA_P_ERA_ARRAY);
+	EXPECT_EQ(e.block, 2u);
+	EXPECT_EQ(e.data_begin, 1018u);
+	EXPECT_EQ(e.data_end, 2036u);
+	sink_free(&s);
+	pd_bm_close(bm);
+}
+
+TEST(Carrier, DumpWriteFailureIsTheOutputs)
+{
+	Dev d(MiB);
+	pd_err e;
+	ASSERT_EQ(build(d, base(), &e), 0) << e.msg;
+	int p[2];
+	ASSERT_EQ(pipe(p), 0);
+	close(p[0]);
+	signal(SIGPIPE, SIG_IGN);
+	pd_bm *bm;
+	ASSERT_EQ(pd_bm_open(&bm, d.path.c_str(), PD_OPEN_RDONLY, 64, &e), 0);
+	sink s;
+	ASSERT_EQ(sink_init(&s, p[1]), 0);
+	era_dump_opts o{};
+	EXPECT_EQ(era_dump(bm, &o, &s, &e), -PD_E_IO);
+	EXPECT_EQ(s.err, EPIPE);
+	EXPECT_EQ(e.source, PD_SRC_OUTPUT);
+	EXPECT_EQ(e.code, PD_E_IO);
+	sink_free(&s);
+	pd_bm_close(bm);
 	close(p[1]);
 }
