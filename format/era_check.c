@@ -102,7 +102,7 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 			struct pd_err r;
 			era_finding(&r, ERA_P_ERA_FUTURE, PD_NO_BLOCK,
 				    "era array: origin block %llu has era %u, current era is %u",
-				 (unsigned long long)(first + i), era, c->current_era);
+				    (unsigned long long)(first + i), era, c->current_era);
 			tally(c, &r);
 		}
 	}
@@ -146,7 +146,7 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 		struct pd_err rep;
 		era_finding(&rep, ERA_P_ERA_FUTURE, PD_NO_BLOCK,
 			    "era array: %llu more origin blocks with eras after the current era",
-			 (unsigned long long)(c.nr_future - MAX_ERA_LISTED));
+			    (unsigned long long)(c.nr_future - MAX_ERA_LISTED));
 		tally(&c, &rep);
 	}
 	/* The digest rule (era_digest.h): the cheap test first; only when it
@@ -163,16 +163,16 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 			struct pd_err rep;
 			era_finding(&rep, ERA_P_DIGEST_UNSAFE, PD_NO_BLOCK,
 				    "era array: block %llu has era %u but the newest writeset marking it is era %u: "
-				 "the kernel will lower it to %u when it digests the writesets on activation "
-				 "(era_repair writes a safe copy)",
-				 (unsigned long long)dr.bad[i].block, dr.bad[i].era, dr.bad[i].newest, dr.bad[i].newest);
+				    "the kernel will lower it to %u when it digests the writesets on activation "
+				    "(era_repair writes a safe copy)",
+				    (unsigned long long)dr.bad[i].block, dr.bad[i].era, dr.bad[i].newest, dr.bad[i].newest);
 			tally(&c, &rep);
 		}
 		if (dr.nr_unsafe > ERA_DIGEST_LISTED) {
 			struct pd_err rep;
 			era_finding(&rep, ERA_P_DIGEST_UNSAFE, PD_NO_BLOCK,
 				    "era array: %llu more blocks whose era the kernel's digest will lower",
-				 (unsigned long long)(dr.nr_unsafe - ERA_DIGEST_LISTED));
+				    (unsigned long long)(dr.nr_unsafe - ERA_DIGEST_LISTED));
 			tally(&c, &rep);
 		}
 	}
@@ -182,7 +182,7 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 		struct pd_err rep;
 		era_finding(&rep, ERA_P_ERA_UNDIGESTED, PD_NO_BLOCK,
 			    "era array: origin block %llu has era %u, newer than the oldest archived writeset (era %u)",
-			 (unsigned long long)c.max_era_block, c.max_era, c.oldest_archived);
+			    (unsigned long long)c.max_era_block, c.max_era, c.oldest_archived);
 		tally(&c, &rep);
 	}
 	if (r && !res->sb_ok)

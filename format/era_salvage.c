@@ -128,7 +128,7 @@ static int f_writeset(void *ctx, const struct era_writeset_info *ws, const uint6
 		struct pd_err rep;
 		era_finding(&rep, ERA_P_WS_ERA_FUTURE, ws->root,
 			    "writeset for era %u dropped: newer than the current era %u",
-			 ws->era, f->sb.current_era);
+			    ws->era, f->sb.current_era);
 		return f_problem(f, &rep);
 	}
 	if (damaged && ws->nr_bits < f->sb.nr_blocks) {
