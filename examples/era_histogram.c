@@ -62,12 +62,12 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 }
 
 /* Any damage ends this program: a histogram of damaged metadata would lie. */
-static int on_problem(void *ctx, const struct era_report *r)
+static int on_problem(void *ctx, const struct pd_err *r)
 {
-	if (era_problem_info(r->id)->severity == ERA_SEV_INFO)
+	if (era_problem_info(r->problem)->severity == ERA_SEV_INFO)
 		return 0;
-	fprintf(stderr, "era_histogram: %s\n", r->detail);
-	return -1;
+	fprintf(stderr, "era_histogram: %s\n", r->msg);
+	return -PD_E_CORRUPT;
 }
 
 int main(int argc, char **argv)
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 	r = era_walk(bm, &wo, &v, &e);
 	pd_bm_close(bm);
 	if (r) {
-		if (r != -1)
+		if (e.code) /* the walk's own failure; a stop by on_problem was said there */
 			fprintf(stderr, "era_histogram: %s: %s\n", argv[1], e.msg);
 		free(h.newest);
 		free(h.count);

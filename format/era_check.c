@@ -23,19 +23,19 @@ struct check {
 	enum era_problem_id stopped_in; /* ... in this part */
 };
 
-static void tally(struct check *c, const struct era_report *r)
+static void tally(struct check *c, const struct pd_err *r)
 {
-	c->res->nr[era_problem_info(r->id)->severity]++;
+	c->res->nr[era_problem_info(r->problem)->severity]++;
 	if (c->o->report)
 		c->o->report(c->o->ctx, r);
 }
 
 /* What the walk and the space map comparison find. */
-static int on_problem(void *ctx, const struct era_report *r)
+static int on_problem(void *ctx, const struct pd_err *r)
 {
 	struct check *c = ctx;
 
-	if (era_problem_info(r->id)->severity != ERA_SEV_INFO)
+	if (era_problem_info(r->problem)->severity != ERA_SEV_INFO)
 		c->nr_said++;
 	tally(c, r);
 	return 0; /* a check goes on to find everything it can */
@@ -99,9 +99,10 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 		uint32_t era = pd_get32((const char *)values + 4 * i);
 
 		if (era > c->current_era && c->nr_future++ < MAX_ERA_LISTED) {
-			struct era_report r = { .id = ERA_P_ERA_FUTURE, .block = PD_NO_BLOCK };
-			snprintf(r.detail, sizeof(r.detail), "era array: origin block %llu has era %u, current era is %u",
-				 (unsigned long long)(first + i), era, c->current_era);
+			struct pd_err r;
+			era_finding(&r, ERA_P_ERA_FUTURE, PD_NO_BLOCK,
+				    "era array: origin block %llu has era %u, current era is %u",
+				    (unsigned long long)(first + i), era, c->current_era);
 			tally(c, &r);
 		}
 	}
@@ -135,15 +136,17 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 	/* Stopped by damage nothing has said (the visitor never stops the
 	 * walk, so the error is the walk's own): say it, once. */
 	if (r && c.stopped && c.refs.counting && !c.nr_said) {
-		struct era_report rep = { .id = c.stopped_in, .block = e->block };
-		snprintf(rep.detail, sizeof(rep.detail), "%s", e->msg);
+		struct pd_err rep = *e;
+
+		rep.problem = c.stopped_in;
 		on_problem(&c, &rep);
 	}
 	era_refs_free(&c.refs);
 	if (c.nr_future > MAX_ERA_LISTED) {
-		struct era_report rep = { .id = ERA_P_ERA_FUTURE, .block = PD_NO_BLOCK };
-		snprintf(rep.detail, sizeof(rep.detail), "era array: %llu more origin blocks with eras after the current era",
-			 (unsigned long long)(c.nr_future - MAX_ERA_LISTED));
+		struct pd_err rep;
+		era_finding(&rep, ERA_P_ERA_FUTURE, PD_NO_BLOCK,
+			    "era array: %llu more origin blocks with eras after the current era",
+			    (unsigned long long)(c.nr_future - MAX_ERA_LISTED));
 		tally(&c, &rep);
 	}
 	/* The digest rule (era_digest.h): the cheap test first; only when it
@@ -157,29 +160,29 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 		r = 0; /* damage that stops it was reported by the walk above */
 		nr_unsafe = dr.nr_unsafe;
 		for (uint64_t i = 0; i < dr.nr_unsafe && i < ERA_DIGEST_LISTED; i++) {
-			struct era_report rep = { .id = ERA_P_DIGEST_UNSAFE, .block = PD_NO_BLOCK };
-			snprintf(rep.detail, sizeof(rep.detail),
-				 "era array: block %llu has era %u but the newest writeset marking it is era %u: "
-				 "the kernel will lower it to %u when it digests the writesets on activation "
-				 "(era_repair writes a safe copy)",
-				 (unsigned long long)dr.bad[i].block, dr.bad[i].era, dr.bad[i].newest, dr.bad[i].newest);
+			struct pd_err rep;
+			era_finding(&rep, ERA_P_DIGEST_UNSAFE, PD_NO_BLOCK,
+				    "era array: block %llu has era %u but the newest writeset marking it is era %u: "
+				    "the kernel will lower it to %u when it digests the writesets on activation "
+				    "(era_repair writes a safe copy)",
+				    (unsigned long long)dr.bad[i].block, dr.bad[i].era, dr.bad[i].newest, dr.bad[i].newest);
 			tally(&c, &rep);
 		}
 		if (dr.nr_unsafe > ERA_DIGEST_LISTED) {
-			struct era_report rep = { .id = ERA_P_DIGEST_UNSAFE, .block = PD_NO_BLOCK };
-			snprintf(rep.detail, sizeof(rep.detail),
-				 "era array: %llu more blocks whose era the kernel's digest will lower",
-				 (unsigned long long)(dr.nr_unsafe - ERA_DIGEST_LISTED));
+			struct pd_err rep;
+			era_finding(&rep, ERA_P_DIGEST_UNSAFE, PD_NO_BLOCK,
+				    "era array: %llu more blocks whose era the kernel's digest will lower",
+				    (unsigned long long)(dr.nr_unsafe - ERA_DIGEST_LISTED));
 			tally(&c, &rep);
 		}
 	}
 	/* not the kernel's own form, but its digest keeps the meaning */
 	if (!r && !nr_unsafe && c.kernel_written && c.oldest_archived != UINT32_MAX && c.max_era > c.oldest_archived &&
 	    c.max_era <= c.current_era) {
-		struct era_report rep = { .id = ERA_P_ERA_UNDIGESTED, .block = PD_NO_BLOCK };
-		snprintf(rep.detail, sizeof(rep.detail),
-			 "era array: origin block %llu has era %u, newer than the oldest archived writeset (era %u)",
-			 (unsigned long long)c.max_era_block, c.max_era, c.oldest_archived);
+		struct pd_err rep;
+		era_finding(&rep, ERA_P_ERA_UNDIGESTED, PD_NO_BLOCK,
+			    "era array: origin block %llu has era %u, newer than the oldest archived writeset (era %u)",
+			    (unsigned long long)c.max_era_block, c.max_era, c.oldest_archived);
 		tally(&c, &rep);
 	}
 	if (r && !res->sb_ok)

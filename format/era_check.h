@@ -7,7 +7,7 @@
 struct era_check_opts {
 	int super_block_only;
 	/* Called for every problem found (may be NULL). */
-	void (*report)(void *ctx, const struct era_report *r);
+	void (*report)(void *ctx, const struct pd_err *r);
 	void *ctx;
 };
 

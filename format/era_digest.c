@@ -116,7 +116,7 @@ static int c_era_block(void *ctx, uint64_t first, const void *values, uint32_t n
 	return 0;
 }
 
-static int c_problem(void *ctx, const struct era_report *r)
+static int c_problem(void *ctx, const struct pd_err *r)
 {
 	(void)ctx;
 	(void)r;

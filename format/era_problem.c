@@ -73,24 +73,39 @@ const char *era_problem_structure(enum era_problem_id id)
 	return "metadata";
 }
 
-const char *era_report_structure(const struct era_report *r, char *buf, unsigned size)
+const char *era_report_structure(const struct pd_err *r, char *buf, unsigned size)
 {
-	if (r->has_era && era_problem_structure(r->id)[0] == 'w' && r->id != ERA_P_WS_TREE &&
-	    r->id != ERA_P_WS_CURRENT_DUP) {
-		snprintf(buf, size, "writeset of era %u", r->era);
+	if (r->has_key && era_problem_structure(r->problem)[0] == 'w' && r->problem != ERA_P_WS_TREE &&
+	    r->problem != ERA_P_WS_CURRENT_DUP) {
+		snprintf(buf, size, "writeset of era %llu", (unsigned long long)r->key);
 		return buf;
 	}
-	return era_problem_structure(r->id);
+	return era_problem_structure(r->problem);
 }
 
-int era_report_to(int (*fn)(void *ctx, const struct era_report *r), void *ctx, enum era_problem_id id,
-		  uint64_t block, const char *fmt, ...)
+static void vfinding(struct pd_err *r, enum era_problem_id id, uint64_t block, const char *fmt, va_list ap)
 {
-	struct era_report r = { .id = id, .block = block };
+	pd_vfail(r, PD_E_CORRUPT, block, fmt, ap);
+	r->problem = id;
+}
+
+void era_finding(struct pd_err *r, enum era_problem_id id, uint64_t block, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(r.detail, sizeof(r.detail), fmt, ap);
+	vfinding(r, id, block, fmt, ap);
+	va_end(ap);
+}
+
+int era_report_to(int (*fn)(void *ctx, const struct pd_err *r), void *ctx, enum era_problem_id id,
+		  uint64_t block, const char *fmt, ...)
+{
+	struct pd_err r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfinding(&r, id, block, fmt, ap);
 	va_end(ap);
 	return fn(ctx, &r);
 }

@@ -2,6 +2,7 @@
 #ifndef ERA_PROBLEM_H
 #define ERA_PROBLEM_H
 #include <stdint.h>
+#include "../libpd/pd_err.h"
 
 enum era_severity {
 	ERA_SEV_FATAL,      /* metadata unusable or lying: exit 1 */
@@ -40,27 +41,25 @@ struct era_problem_def {
 const struct era_problem_def *era_problem_info(enum era_problem_id id);
 const char *era_severity_name(enum era_severity s);
 
-/* One finding: which problem, the block it concerns and the detail. */
-struct era_report {
-	enum era_problem_id id;
-	uint64_t block;           /* PD_NO_BLOCK if none */
-	char detail[240];
-	/* Where it applies, when the walker knows: the writeset's era, and
-	 * the origin blocks [origin_begin, origin_end) whose record is lost. */
-	int has_era;
-	uint32_t era;
-	uint64_t origin_begin, origin_end;
-};
+/* A finding is a struct pd_err (libpd/pd_err.h) whose `problem` is one of
+ * these ids: `code` PD_E_CORRUPT (or the code of the failed read that found
+ * it), `block` the metadata block it concerns (PD_NO_BLOCK if none), `msg`
+ * the detail. Where the walker knows them: `has_key`, `key` the era of the
+ * writeset it is in, and the origin blocks [data_begin, data_end) whose
+ * record is lost. */
 
 /* The structure a problem is in, in the user's terms ("era array",
  * "writeset", "space map", ...). */
 const char *era_problem_structure(enum era_problem_id id);
 /* "writeset of era N" where the era is known, else the structure: into buf. */
-const char *era_report_structure(const struct era_report *r, char *buf, unsigned size);
+const char *era_report_structure(const struct pd_err *r, char *buf, unsigned size);
 
-/* Hands fn a report of id at block with a printf-formatted detail; returns
+/* Fills r as a finding of id at block with a printf-formatted detail. */
+void era_finding(struct pd_err *r, enum era_problem_id id, uint64_t block, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Hands fn a finding of id at block with a printf-formatted detail; returns
  * what fn returns. */
-int era_report_to(int (*fn)(void *ctx, const struct era_report *r), void *ctx, enum era_problem_id id,
+int era_report_to(int (*fn)(void *ctx, const struct pd_err *r), void *ctx, enum era_problem_id id,
 		  uint64_t block, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif

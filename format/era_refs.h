@@ -11,7 +11,7 @@ struct era_refs {
 	struct pd_refs refs;
 	int counting;             /* refs allocated: the space map is sized sanely */
 	/* where problems go; a nonzero return stops the comparison */
-	int (*problem)(void *ctx, const struct era_report *r);
+	int (*problem)(void *ctx, const struct pd_err *r);
 	void *ctx;
 	/* the comparison's tallies */
 	uint64_t sm_allocated;

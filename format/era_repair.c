@@ -12,6 +12,14 @@ struct rctx {
 	struct pd_err *e;
 };
 
+/* A builder's write and space failures are the output's. */
+static int built(struct pd_err *e, int r)
+{
+	if (r && e && (e->code == PD_E_IO || e->code == PD_E_NOSPC))
+		e->source = PD_SRC_OUTPUT;
+	return r;
+}
+
 static int v_superblock(void *ctx, const struct era_sb *sb)
 {
 	struct rctx *c = ctx;
@@ -27,7 +35,7 @@ static int v_superblock(void *ctx, const struct era_sb *sb)
 	 * stay as a second line */
 	p.options = ERA_BUILD_ALLOW_GAPS | ERA_BUILD_MERGE_DUP | ERA_BUILD_CLAMP_ERAS;
 	p.gap_era = sb->current_era;
-	return era_build_begin(c->b, &p, c->e);
+	return built(c->e, era_build_begin(c->b, &p, c->e));
 }
 
 static int v_writeset(void *ctx, const struct era_writeset_info *ws, const uint64_t *words)
@@ -39,29 +47,29 @@ static int v_writeset(void *ctx, const struct era_writeset_info *ws, const uint6
 		r = era_build_writeset_words(c->b, words, c->e);
 	if (!r)
 		r = era_build_writeset_end(c->b, c->e);
-	return r;
+	return built(c->e, r);
 }
 
 static int v_ea_begin(void *ctx, uint32_t nr_blocks)
 {
 	struct rctx *c = ctx;
 	(void)nr_blocks;
-	return era_build_era_array_begin(c->b, c->e);
+	return built(c->e, era_build_era_array_begin(c->b, c->e));
 }
 
 static int v_era_block(void *ctx, uint64_t first, const void *values, uint32_t n)
 {
 	struct rctx *c = ctx;
-	return era_build_eras_le(c->b, first, values, n, c->e);
+	return built(c->e, era_build_eras_le(c->b, first, values, n, c->e));
 }
 
 static int v_ea_end(void *ctx)
 {
 	struct rctx *c = ctx;
-	return era_build_era_array_end(c->b, c->e);
+	return built(c->e, era_build_era_array_end(c->b, c->e));
 }
 
-static int v_problem(void *ctx, const struct era_report *r)
+static int v_problem(void *ctx, const struct pd_err *r)
 {
 	struct rctx *c = ctx;
 
@@ -88,8 +96,10 @@ int era_repair_metadata(struct pd_bm *in, struct era_builder *b, const struct er
 
 	memset(res, 0, sizeof(*res));
 	r = era_salvage_walk(in, ERA_SUPERBLOCK_LOCATION, &v, &res->salvage, e);
+	if (r && e && e->source == PD_SRC_NONE)
+		e->source = PD_SRC_INPUT; /* not the builder's: reading the input */
 	if (!r)
-		r = era_build_commit(b, e);
+		r = built(e, era_build_commit(b, e));
 	era_build_get_stats(b, &res->stats);
 	res->stats.gaps_filled += res->salvage.gaps_filled;
 	res->stats.eras_clamped += res->salvage.eras_clamped;

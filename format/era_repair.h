@@ -15,7 +15,7 @@
 
 struct era_repair_opts {
 	/* Each problem found in the input (may be NULL). */
-	void (*report)(void *ctx, const struct era_report *r);
+	void (*report)(void *ctx, const struct pd_err *r);
 	void *ctx;
 };
 
@@ -25,8 +25,10 @@ struct era_repair_result {
 	struct era_salvage_stats salvage; /* what the salvage decided (era_salvage.h) */
 };
 
-/* Returns 0 when fresh metadata was committed to b's device, or -code with e
- * filled (nothing usable written: the output's superblock stays invalid). */
+/* Returns 0 when fresh metadata was committed to b's device, or -PD_E_*
+ * with e filled (nothing usable written: the output's superblock stays
+ * invalid); e->source PD_SRC_OUTPUT for a write or space failure of the
+ * output, PD_SRC_INPUT for a failure reading the input. */
 int era_repair_metadata(struct pd_bm *in, struct era_builder *b, const struct era_repair_opts *o,
 			struct era_repair_result *res, struct pd_err *e);
 

@@ -36,23 +36,23 @@ struct filt {
 	uint32_t fold_era;
 };
 
-static int f_problem(void *ctx, const struct era_report *r)
+static int f_problem(void *ctx, const struct pd_err *r)
 {
 	struct filt *f = ctx;
 
 	/* a salvage goes on past everything it can: the writer's answer is not asked */
 	if (f->pass == P_EMIT && f->out->problem)
 		f->out->problem(f->out->ctx, r);
-	if (r->id == ERA_P_WS_BITSET)
+	if (r->problem == ERA_P_WS_BITSET)
 		f->bitset_damaged = 1;
-	if ((r->id == ERA_P_WS_TREE || r->id == ERA_P_WS_TOO_LARGE || r->id == ERA_P_WS_ERA_FUTURE) &&
+	if ((r->problem == ERA_P_WS_TREE || r->problem == ERA_P_WS_TOO_LARGE || r->problem == ERA_P_WS_ERA_FUTURE) &&
 	    !f->writesets_lost) {
-		struct era_report rep = { .id = ERA_P_WS_TREE, .block = PD_NO_BLOCK };
+		struct pd_err rep;
 
 		f->writesets_lost = 1;
-		snprintf(rep.detail, sizeof(rep.detail),
-			 "writesets lost: every block is given the current era %u so no write is missed",
-			 f->sb.current_era);
+		era_finding(&rep, ERA_P_WS_TREE, PD_NO_BLOCK,
+			    "writesets lost: every block is given the current era %u so no write is missed",
+			    f->sb.current_era);
 		if (f->pass == P_EMIT && f->out->problem)
 			f->out->problem(f->out->ctx, &rep);
 	}
@@ -125,9 +125,10 @@ static int f_writeset(void *ctx, const struct era_writeset_info *ws, const uint6
 
 	f->bitset_damaged = 0;
 	if (ws->era > f->sb.current_era) {
-		struct era_report rep = { .id = ERA_P_WS_ERA_FUTURE, .block = ws->root };
-		snprintf(rep.detail, sizeof(rep.detail), "writeset for era %u dropped: newer than the current era %u",
-			 ws->era, f->sb.current_era);
+		struct pd_err rep;
+		era_finding(&rep, ERA_P_WS_ERA_FUTURE, ws->root,
+			    "writeset for era %u dropped: newer than the current era %u",
+			    ws->era, f->sb.current_era);
 		return f_problem(f, &rep);
 	}
 	if (damaged && ws->nr_bits < f->sb.nr_blocks) {

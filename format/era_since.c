@@ -10,15 +10,19 @@ struct inval {
 	uint32_t nr_blocks;
 };
 
-static int on_problem(void *ctx, const struct era_report *r)
+static int on_problem(void *ctx, const struct pd_err *r)
 {
 	struct inval *v = ctx;
 
 	if (v->o->report)
 		v->o->report(v->o->ctx, r);
-	if (era_problem_info(r->id)->severity == ERA_SEV_INFO)
+	if (era_problem_info(r->problem)->severity == ERA_SEV_INFO)
 		return 0;
-	return pd_fail(v->e, PD_E_CORRUPT, r->block, "%s", r->detail);
+	if (v->e) { /* the finding is the error */
+		*v->e = *r;
+		v->e->code = PD_E_CORRUPT;
+	}
+	return -PD_E_CORRUPT;
 }
 
 static int on_sb(void *ctx, const struct era_sb *sb)

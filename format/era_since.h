@@ -7,7 +7,7 @@
 struct era_invalidate_opts {
 	uint32_t written_since;   /* report blocks whose logical era >= this */
 	uint64_t sb_location;     /* 0, or a metadata snapshot */
-	void (*report)(void *ctx, const struct era_report *r);
+	void (*report)(void *ctx, const struct pd_err *r);
 	void *ctx;
 };
 

@@ -91,11 +91,11 @@ int era_parse_size(const char *str, uint64_t *bytes)
 	int shift = 0;
 
 	if (!str || !isdigit((unsigned char)*str))
-		return -1;
+		return -PD_E_INVAL;
 	errno = 0;
 	v = strtoull(str, &end, 10);
 	if (errno)
-		return -1;
+		return -PD_E_INVAL;
 	switch (tolower((unsigned char)*end)) {
 	case '\0':
 		break;
@@ -112,7 +112,7 @@ int era_parse_size(const char *str, uint64_t *bytes)
 	case 't': shift = 40; break;
 	case 'p': shift = 50; break;
 	default:
-		return -1;
+		return -PD_E_INVAL;
 	}
 	if (shift) {
 		mul = 1ull << shift;
@@ -123,7 +123,7 @@ int era_parse_size(const char *str, uint64_t *bytes)
 			end++;
 	}
 	if (*end || (v && mul > UINT64_MAX / v))
-		return -1;
+		return -PD_E_INVAL;
 	*bytes = v * mul;
 	return 0;
 }

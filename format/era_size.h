@@ -58,7 +58,7 @@ int era_metadata_size(const struct era_size_opts *o, struct era_size *out, struc
 /* Parses a size: a decimal number with an optional unit suffix
  * b (bytes), s (512-byte sectors), k, m, g, t, p (powers of 1024 bytes,
  * upper or lower case, optionally followed by "b" or "ib"). A number
- * without a suffix is in sectors. Returns 0 and *bytes, or -1. */
+ * without a suffix is in sectors. Returns 0 and *bytes, or -PD_E_INVAL. */
 int era_parse_size(const char *s, uint64_t *bytes);
 
 #endif

@@ -22,20 +22,20 @@ struct walk {
 };
 
 /* Every problem goes out here, with what the walk knows of where it is. */
-static int say(struct walk *w, struct era_report *r)
+static int say(struct walk *w, struct pd_err *r)
 {
 	if (w->cur_ws) {
-		r->has_era = 1;
-		r->era = w->cur_ws->era;
+		r->has_key = 1;
+		r->key = w->cur_ws->era;
 	}
 	if (w->v->problem)
 		return w->v->problem(w->v->ctx, r);
-	return era_problem_info(r->id)->severity == ERA_SEV_INFO ? 0 : -PD_E_CORRUPT;
+	return era_problem_info(r->problem)->severity == ERA_SEV_INFO ? 0 : -PD_E_CORRUPT;
 }
 
-static int say_to(void *ctx, const struct era_report *r)
+static int say_to(void *ctx, const struct pd_err *r)
 {
-	struct era_report rep = *r;
+	struct pd_err rep = *r;
 
 	return say(ctx, &rep);
 }
@@ -45,15 +45,15 @@ static int say_to(void *ctx, const struct era_report *r)
 static int damage(void *ctx, const struct pd_err *d)
 {
 	struct walk *w = ctx;
-	struct era_report r = { .id = w->phase, .block = d->block };
+	struct pd_err r = *d; /* the failed read's code, block and message */
 
+	r.problem = w->phase;
 	if (w->phase == ERA_P_ERA_ARRAY) {
 		/* the origin blocks whose eras the damaged part held */
-		r.origin_begin = w->lost_begin;
-		r.origin_end = w->lost_end;
+		r.data_begin = w->lost_begin;
+		r.data_end = w->lost_end;
 		w->lost_begin = w->lost_end = 0;
 	}
-	snprintf(r.detail, sizeof(r.detail), "%s", d->msg);
 	return say(w, &r);
 }
 
@@ -296,8 +296,9 @@ int era_walk(struct pd_bm *bm, const struct era_walk_opts *opts, const struct er
 	w.ws_limit = pd_bm_nr_blocks(bm) * ERA_WS_TREE_LEAF_ENTRIES; /* every block a full leaf */
 	r = era_sb_read(bm, opts->sb_location, &w.sb, &d);
 	if (r) {
-		struct era_report rep = { .id = opts->sb_location ? ERA_P_SNAP_SB : ERA_P_SB, .block = d.block };
-		snprintf(rep.detail, sizeof(rep.detail), "%s", d.msg);
+		struct pd_err rep = d;
+
+		rep.problem = opts->sb_location ? ERA_P_SNAP_SB : ERA_P_SB;
 		if (v->problem)
 			(v->problem)(v->ctx, &rep); /* the member, not the macro */
 		if (e)

@@ -32,8 +32,9 @@ struct era_visitor {
 	/* Era array entries [first, first + n) as little-endian le32 values. */
 	int (*era_block)(void *ctx, uint64_t first, const void *values, uint32_t n);
 	int (*era_array_end)(void *ctx);
-	/* A problem found. Return 0 to go on past it, negative to stop. */
-	int (*problem)(void *ctx, const struct era_report *r);
+	/* A problem found: a finding (r->problem, format/era_problem.h). Return
+	 * 0 to go on past it, a negative -PD_E_* to stop. */
+	int (*problem)(void *ctx, const struct pd_err *r);
 	/* Optional, after superblock(): set *refs to a counter (sized for the
 	 * space map) to have every metadata block the walk reaches counted in
 	 * it, a held metadata snapshot's trees included, whatever the flags

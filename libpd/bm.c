@@ -103,6 +103,7 @@ static void unhash(struct pd_bm *bm, unsigned i)
 	bm->slots[i].used = 0;
 }
 
+/* A free or evictable slot: its index, or -PD_E_NOMEM. */
 static int find_victim(struct pd_bm *bm)
 {
 	for (unsigned tries = 0; tries < 2 * bm->nr + 1; tries++) {
@@ -121,7 +122,7 @@ static int find_victim(struct pd_bm *bm)
 		unhash(bm, i);
 		return (int)i;
 	}
-	return -1;
+	return -PD_E_NOMEM; /* every slot pinned */
 }
 
 int pd_bm_get(struct pd_bm *bm, uint64_t b, const struct pd_validator *v, const void **data,

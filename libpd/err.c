@@ -1,13 +1,19 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include "pd_err.h"
 
 int pd_vfail(struct pd_err *e, int code, uint64_t block, const char *fmt, va_list ap)
 {
 	if (e) {
+		char msg[sizeof(e->msg)];
+
+		/* formatted first: the arguments may be e->msg */
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		pd_err_clear(e);
 		e->code = code;
 		e->block = block;
-		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		memcpy(e->msg, msg, sizeof(msg));
 	}
 	return -code;
 }
@@ -26,9 +32,9 @@ int pd_fail(struct pd_err *e, int code, uint64_t block, const char *fmt, ...)
 void pd_err_clear(struct pd_err *e)
 {
 	if (e) {
-		e->code = PD_OK;
+		memset(e, 0, sizeof(*e));
 		e->block = PD_NO_BLOCK;
-		e->msg[0] = 0;
+		e->problem = PD_NO_PROBLEM;
 	}
 }
 

@@ -12,7 +12,7 @@ int pd_pread_all(int fd, void *buf, size_t len, uint64_t off, size_t *done)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			r = -1;
+			r = -PD_E_IO;
 			break;
 		}
 		if (n == 0)
@@ -37,7 +37,7 @@ static int write_loop(int fd, const void *buf, size_t len, int64_t off, size_t *
 		if (n <= 0) {
 			if (n == 0)
 				errno = 0;
-			r = -1;
+			r = -PD_E_IO;
 			break;
 		}
 		d += (size_t)n;

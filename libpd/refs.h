@@ -12,11 +12,12 @@ struct pd_refs {
 
 int pd_refs_init(struct pd_refs *r, uint64_t nr_blocks, struct pd_err *e);
 void pd_refs_free(struct pd_refs *r);
-/* Adds one reference; returns the count before, or -1 if b is out of range. */
+/* Adds one reference; returns the count before, or -PD_E_RANGE if b is out
+ * of range. */
 static inline int64_t pd_refs_inc(struct pd_refs *r, uint64_t b)
 {
 	if (b >= r->nr_blocks)
-		return -1;
+		return -PD_E_RANGE;
 	return r->count[b] == UINT32_MAX ? UINT32_MAX : r->count[b]++;
 }
 

@@ -11,28 +11,30 @@
 #include <unistd.h>
 #include "same_target.h"
 
-/* Reads the first line of a small sysfs file into buf; 0 on success. */
+/* Reads the first line of a small sysfs file into buf; 0 on success, or
+ * -PD_E_IO. */
 static int read_line(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "re");
 	int ok;
 
 	if (!f)
-		return -1;
+		return -PD_E_IO;
 	ok = fgets(buf, (int)len, f) != NULL;
 	fclose(f);
 	if (!ok)
-		return -1;
+		return -PD_E_IO;
 	buf[strcspn(buf, "\n")] = 0;
 	return 0;
 }
 
+/* "major:minor": 0, or -PD_E_CORRUPT. */
 static int parse_dev(const char *s, dev_t *d)
 {
 	unsigned ma, mi;
 
 	if (sscanf(s, "%u:%u", &ma, &mi) != 2)
-		return -1;
+		return -PD_E_CORRUPT;
 	*d = makedev(ma, mi);
 	return 0;
 }
@@ -44,7 +46,8 @@ static void sys_path(char *buf, size_t len, dev_t d, const char *leaf)
 
 /* A bound loop device's backing file: LOOP_GET_STATUS64 on fd when given
  * (device and inode), else the path sysfs shows (which may be another
- * mount namespace's, or a deleted file's). */
+ * mount namespace's, or a deleted file's). 0, -PD_E_INVAL when d is not a
+ * bound loop device, -PD_E_IO when its backing file cannot be found. */
 static int loop_backing(dev_t d, int fd, dev_t *bk_dev, ino_t *bk_ino)
 {
 	char p[128], file[4096];
@@ -53,7 +56,7 @@ static int loop_backing(dev_t d, int fd, dev_t *bk_dev, ino_t *bk_ino)
 
 	sys_path(p, sizeof(p), d, "loop");
 	if (access(p, F_OK))
-		return -1; /* not a loop device, or not bound */
+		return -PD_E_INVAL; /* not a loop device, or not bound */
 	if (fd >= 0 && !ioctl(fd, LOOP_GET_STATUS64, &li)) {
 		*bk_dev = (dev_t)li.lo_device;
 		*bk_ino = (ino_t)li.lo_inode;
@@ -61,7 +64,7 @@ static int loop_backing(dev_t d, int fd, dev_t *bk_dev, ino_t *bk_ino)
 	}
 	sys_path(p, sizeof(p), d, "loop/backing_file");
 	if (read_line(p, file, sizeof(file)) || stat(file, &st))
-		return -1;
+		return -PD_E_IO;
 	*bk_dev = st.st_dev;
 	*bk_ino = st.st_ino;
 	return 0;
@@ -82,7 +85,8 @@ static dev_t whole_disk(dev_t d)
 	return w;
 }
 
-/* A node for a device: /dev/NAME when it is that device. */
+/* A node for a device: /dev/NAME when it is that device. An fd, or -1 as
+ * open() gives (a sentinel: callers only skip the loop query). */
 static int open_node(const char *name, dev_t d, int flags)
 {
 	char p[300];
@@ -90,7 +94,7 @@ static int open_node(const char *name, dev_t d, int flags)
 
 	snprintf(p, sizeof(p), "/dev/%s", name);
 	if (stat(p, &st) || !S_ISBLK(st.st_mode) || st.st_rdev != d)
-		return -1;
+		return -1; /* sentinel: no fd, as open() fails */
 	return open(p, flags | O_CLOEXEC | O_NONBLOCK);
 }
 
@@ -150,7 +154,7 @@ int pd_target_of_fd(int fd, struct pd_target *t)
 	struct stat st;
 
 	if (fstat(fd, &st))
-		return -errno;
+		return -PD_E_IO;
 	fill(t, &st, fd);
 	return 0;
 }
@@ -161,7 +165,7 @@ int pd_target_of_path(const char *path, struct pd_target *t)
 	int fd = -1;
 
 	if (stat(path, &st))
-		return -errno;
+		return -PD_E_IO;
 	/* only to ask a loop device for its backing file; never blocks */
 	if (S_ISBLK(st.st_mode))
 		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -261,16 +265,17 @@ int pd_same_target_fd(int in_fd, const char *in_name, const char *out, struct pd
 	return pd_target_check(&a, in_name, &b, e);
 }
 
-/* Where d is mounted, from our mount namespace's table; 0 if found. */
+/* Where d is mounted, from our mount namespace's table; 0 if found, 1 if
+ * not, -PD_E_IO if the table cannot be read. */
 static int mounted_on(dev_t d, char *where, size_t len)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[8192], mp[1024];
 	unsigned ma, mi;
-	int found = -1;
+	int found = 1;
 
 	if (!f)
-		return -1;
+		return -PD_E_IO;
 	while (found && fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%*u %*u %u:%u %*s %1023s", &ma, &mi, mp) == 3 && makedev(ma, mi) == d) {
 			snprintf(where, len, "%s", mp);
@@ -281,18 +286,19 @@ static int mounted_on(dev_t d, char *where, size_t len)
 	return found;
 }
 
-/* The first entry of /sys/dev/block/M:m/holders (dm, md, bcache...); 0 if any. */
+/* The first entry of /sys/dev/block/M:m/holders (dm, md, bcache...); 0 if
+ * any, 1 if none, -PD_E_IO if the directory cannot be read. */
 static int held_by(dev_t d, char *who, size_t len)
 {
 	char p[128];
 	struct dirent *de;
 	DIR *dir;
-	int found = -1;
+	int found = 1;
 
 	sys_path(p, sizeof(p), d, "holders");
 	dir = opendir(p);
 	if (!dir)
-		return -1;
+		return -PD_E_IO;
 	while (found && (de = readdir(dir))) {
 		if (de->d_name[0] != '.') {
 			snprintf(who, len, "%s", de->d_name);

@@ -33,8 +33,8 @@ struct pd_target {
 	struct pd_target_dev lower[PD_TARGET_MAX_LOWER];
 };
 
-/* Identity of path (following symlinks) or of an open fd; -errno if it
- * cannot be stat'ed. */
+/* Identity of path (following symlinks) or of an open fd; -PD_E_IO (errno
+ * set) if it cannot be stat'ed. */
 int pd_target_of_path(const char *path, struct pd_target *t);
 int pd_target_of_fd(int fd, struct pd_target *t);
 

@@ -277,14 +277,14 @@ void tool_quiet(void)
 /* The detail in the user's terms: the structure it is in (unless the detail
  * starts with it) and the origin blocks whose eras are lost, after the
  * detail so that each message still begins with what libpd found. */
-void tool_describe(const struct era_report *r, char *buf, size_t size)
+void tool_describe(const struct pd_err *r, char *buf, size_t size)
 {
-	const char *base = era_problem_structure(r->id), *d = r->detail;
+	const char *base = era_problem_structure(r->problem), *d = r->msg;
 	char sbuf[64];
 	const char *what = era_report_structure(r, sbuf, sizeof(sbuf));
 	size_t len = strlen(base);
 	int named = !strncmp(d, base, len) && (d[len] == ':' || d[len] == ' ');
-	int lost = r->origin_end > r->origin_begin;
+	int lost = r->data_end > r->data_begin;
 
 	if (named && !lost)
 		snprintf(buf, size, "%s", d);
@@ -292,5 +292,5 @@ void tool_describe(const struct era_report *r, char *buf, size_t size)
 		snprintf(buf, size, "%s [%s]", d, what);
 	else
 		snprintf(buf, size, "%s [%s: the eras of origin blocks %llu..%llu are lost]", d, what,
-			 (unsigned long long)r->origin_begin, (unsigned long long)r->origin_end - 1);
+			 (unsigned long long)r->data_begin, (unsigned long long)r->data_end - 1);
 }

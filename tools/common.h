@@ -6,7 +6,7 @@
 
 struct pd_bm;
 struct sink;
-struct era_report;
+struct pd_err;
 
 /* Exit statuses: one table for every tool, documented identically in every
  * man page's EXIT STATUS. */
@@ -35,7 +35,7 @@ int tool_status_for(int pd_code);
 /* A problem's detail in the user's terms: then, in brackets unless the
  * detail says it, the structure (era array, writeset of era N, ...) and the
  * origin blocks whose eras are lost. */
-void tool_describe(const struct era_report *r, char *buf, size_t size);
+void tool_describe(const struct pd_err *r, char *buf, size_t size);
 /* s as a JSON string (quoted, escaped) on stdout. */
 void tool_json_str(const char *s);
 /* Whether the command line asks for --format json (looked at before the

@@ -30,13 +30,13 @@ struct ctx {
 	int sb_unusable;          /* nothing can be copied: a backup is the way back */
 };
 
-static void report(void *p, const struct era_report *r)
+static void report(void *p, const struct pd_err *r)
 {
 	struct ctx *c = p;
-	const struct era_problem_def *pi = era_problem_info(r->id);
-	char msg[sizeof(r->detail) + 160], sbuf[64];
+	const struct era_problem_def *pi = era_problem_info(r->problem);
+	char msg[sizeof(r->msg) + 160], sbuf[64];
 
-	if (r->id == ERA_P_SB)
+	if (r->problem == ERA_P_SB)
 		c->sb_unusable = 1;
 	if (c->quiet)
 		return;
@@ -51,11 +51,11 @@ static void report(void *p, const struct era_report *r)
 			printf(", \"block\": null");
 		printf(", \"structure\": ");
 		tool_json_str(era_report_structure(r, sbuf, sizeof(sbuf)));
-		if (r->origin_end > r->origin_begin)
+		if (r->data_end > r->data_begin)
 			printf(", \"origin_blocks\": {\"begin\": %llu, \"end\": %llu}",
-			       (unsigned long long)r->origin_begin, (unsigned long long)r->origin_end);
+			       (unsigned long long)r->data_begin, (unsigned long long)r->data_end);
 		printf(", \"message\": ");
-		tool_json_str(r->detail);
+		tool_json_str(r->msg);
 		printf("}");
 		return;
 	}

@@ -24,14 +24,14 @@ static void usage(FILE *f)
 		tool_name());
 }
 
-static void report(void *ctx, const struct era_report *r)
+static void report(void *ctx, const struct pd_err *r)
 {
 	const char *path = ctx;
 
 	if (r->block != PD_NO_BLOCK)
-		tool_error("%s: block %llu: %s", path, (unsigned long long)r->block, r->detail);
+		tool_error("%s: block %llu: %s", path, (unsigned long long)r->block, r->msg);
 	else
-		tool_error("%s: %s", path, r->detail);
+		tool_error("%s: %s", path, r->msg);
 }
 
 /* On a terminal only: where the dump is, overwritten in place. */

@@ -44,7 +44,7 @@ static int json_run(void *ctx, uint64_t begin, uint64_t end)
 
 	sink_printf(j->s, "%s\n    {\"begin\": %llu, \"end\": %llu}", j->n++ ? "," : "",
 		    (unsigned long long)begin, (unsigned long long)end);
-	return j->s->err ? -1 : 0;
+	return j->s->err ? -PD_E_IO : 0;
 }
 
 /* What the superblock read tells the caller beyond the blocks. */
@@ -110,7 +110,7 @@ static int cache_run(void *ctx, uint64_t begin, uint64_t end)
 		c->line += (c->line ? 1 : 0) + (size_t)len;
 	}
 	c->n++;
-	return c->s->err ? -1 : 0;
+	return c->s->err ? -PD_E_IO : 0;
 }
 
 /* Returns 0, or -code with e filled; *which says whose metadata failed. */

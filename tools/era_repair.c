@@ -29,14 +29,14 @@ struct ctx {
 	int sb_failed;            /* the input's superblock stopped the repair (said once) */
 };
 
-static void report(void *p, const struct era_report *r)
+static void report(void *p, const struct pd_err *r)
 {
 	struct ctx *c = p;
 	/* nothing is repaired without a superblock: that one is not skipped */
-	const char *what = r->id == ERA_P_SB ? "" : " (skipped)";
-	char msg[sizeof(r->detail) + 160];
+	const char *what = r->problem == ERA_P_SB ? "" : " (skipped)";
+	char msg[sizeof(r->msg) + 160];
 
-	if (r->id == ERA_P_SB)
+	if (r->problem == ERA_P_SB)
 		c->sb_failed = 1;
 	if (c->quiet)
 		return;
@@ -86,6 +86,8 @@ int main(int argc, char **argv)
 		return EXIT_IO;
 	}
 	r = era_build_open(&b, &dev, &e);
+	if (r && (e.code == PD_E_NOSPC || e.code == PD_E_IO))
+		e.source = PD_SRC_OUTPUT;
 	if (!r) {
 		r = era_repair_metadata(bm, b, &ro, &res, &e);
 		era_build_free(b);
@@ -93,7 +95,7 @@ int main(int argc, char **argv)
 	if (r && c.sb_failed) {
 		/* the input's superblock, reported above */
 	} else if (r && !c.quiet) {
-		if (e.code == PD_E_NOSPC || e.code == PD_E_IO)
+		if (e.source == PD_SRC_OUTPUT)
 			tool_error("%s: %s", out, e.msg);
 		else
 			tool_pd_error(c.in, &e);

@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 	struct tool_io_opts io;
 	const char *in, *out, *in_name;
 	int quiet, force, fd, r;
-	struct era_xml_error xe;
+	struct pd_err xe;
 	struct era_builder *b;
 	struct pd_bdev dev;
 	struct pd_err e;
@@ -172,7 +172,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (r && !quiet) {
-		if (xe.output)
+		if (xe.source == PD_SRC_OUTPUT)
 			tool_error("%s: %s", out, xe.msg);
 		else if (xe.line)
 			tool_error("%s:%lu:%lu: %s", in_name, xe.line, xe.col, xe.msg);
@@ -184,5 +184,5 @@ int main(int argc, char **argv)
 	if (fd != STDIN_FILENO)
 		close(fd);
 	/* the document's own read failures are I/O too; its content is not */
-	return !r ? EXIT_OK : xe.output || xe.code == PD_E_IO ? EXIT_IO : EXIT_DAMAGE;
+	return !r ? EXIT_OK : xe.source == PD_SRC_OUTPUT || xe.code == PD_E_IO ? EXIT_IO : EXIT_DAMAGE;
 }

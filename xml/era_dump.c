@@ -17,16 +17,21 @@ struct dump {
 
 static int out_status(struct dump *d)
 {
-	return d->out->err ? pd_fail(d->e, PD_E_IO, PD_NO_BLOCK, "write error") : 0;
+	return d->out->err ? sink_error(d->e) : 0;
 }
 
-static int on_problem(void *ctx, const struct era_report *r)
+static int on_problem(void *ctx, const struct pd_err *r)
 {
 	struct dump *d = ctx;
-	enum era_severity sev = era_problem_info(r->id)->severity;
+	enum era_severity sev = era_problem_info(r->problem)->severity;
 
-	if (sev != ERA_SEV_INFO && !d->o->repair) /* stops the dump: said once, by the caller */
-		return pd_fail(d->e, PD_E_CORRUPT, r->block, "%s", r->detail);
+	if (sev != ERA_SEV_INFO && !d->o->repair) { /* stops the dump: said once, by the caller */
+		if (d->e) {
+			*d->e = *r;
+			d->e->code = PD_E_CORRUPT;
+		}
+		return -PD_E_CORRUPT;
+	}
 	if (d->o->report)
 		d->o->report(d->o->ctx, r);
 	return 0;
@@ -98,25 +103,23 @@ static int on_array_end(void *ctx)
 
 static void salvage_notes(const struct era_dump_opts *o, const struct era_salvage_stats *st)
 {
-	struct era_report r = { .id = ERA_P_ERA_ARRAY, .block = PD_NO_BLOCK };
+	struct pd_err r;
 
 	if (st->gaps_filled) {
-		snprintf(r.detail, sizeof(r.detail), "%llu unreadable era array entries dumped as the current era",
-			 (unsigned long long)st->gaps_filled);
+		era_finding(&r, ERA_P_ERA_ARRAY, PD_NO_BLOCK, "%llu unreadable era array entries dumped as the current era",
+			    (unsigned long long)st->gaps_filled);
 		o->report(o->ctx, &r);
 	}
 	if (st->eras_clamped) {
-		r.id = ERA_P_ERA_FUTURE;
-		snprintf(r.detail, sizeof(r.detail), "%llu era values above the current era dumped as the current era",
-			 (unsigned long long)st->eras_clamped);
+		era_finding(&r, ERA_P_ERA_FUTURE, PD_NO_BLOCK, "%llu era values above the current era dumped as the current era",
+			    (unsigned long long)st->eras_clamped);
 		o->report(o->ctx, &r);
 	}
 	if (st->writesets_folded) {
-		r.id = ERA_P_DIGEST_UNSAFE;
-		snprintf(r.detail, sizeof(r.detail),
-			 "%u writesets of eras up to %u folded into the era array: the kernel's digest would "
-			 "have lowered the eras of %llu blocks", st->writesets_folded, st->fold_era,
-			 (unsigned long long)st->unsafe_blocks);
+		era_finding(&r, ERA_P_DIGEST_UNSAFE, PD_NO_BLOCK,
+			    "%u writesets of eras up to %u folded into the era array: the kernel's digest would "
+			    "have lowered the eras of %llu blocks", st->writesets_folded, st->fold_era,
+			    (unsigned long long)st->unsafe_blocks);
 		o->report(o->ctx, &r);
 	}
 }
@@ -147,7 +150,7 @@ int era_dump(struct pd_bm *bm, const struct era_dump_opts *o, struct sink *out, 
 	if (!r) {
 		era_xml_superblock_end(out);
 		if (sink_flush(out))
-			r = pd_fail(e, PD_E_IO, PD_NO_BLOCK, "write error");
+			r = sink_error(e);
 	} else if (!out->err) {
 		sink_flush(out); /* what was dumped, without closing tags */
 	}

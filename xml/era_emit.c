@@ -51,7 +51,7 @@ int era_xml_writeset(struct sink *s, uint32_t era, uint32_t nr_bits, const uint6
 		char *p;
 
 		if (sink_reserve(s))
-			return -1;
+			return -PD_E_IO;
 		p = s->buf + s->len;
 		PUT(p, "    <bit block=\"");
 		__builtin_memcpy(p, c.d, 16); /* fixed-size copy: SINK_SLACK covers it */
@@ -64,7 +64,7 @@ int era_xml_writeset(struct sink *s, uint32_t era, uint32_t nr_bits, const uint6
 		dec_inc(&c);
 	}
 	sink_puts(s, "  </writeset>\n");
-	return s->err ? -1 : 0;
+	return s->err ? -PD_E_IO : 0;
 }
 
 void era_xml_era_array_begin(struct sink *s)
@@ -82,7 +82,7 @@ static inline int era_line(struct sink *s, struct dec *c, uint32_t era, uint32_t
 	char *p;
 
 	if (sink_reserve(s))
-		return -1;
+		return -PD_E_IO;
 	if (era != *last) {
 		*last = era;
 		*elen = fmt_u64(ebuf, era);
@@ -110,7 +110,7 @@ int era_xml_eras(struct sink *s, uint64_t first, const uint32_t *eras, uint32_t 
 	dec_set(&c, first);
 	for (uint32_t i = 0; i < n; i++)
 		if (era_line(s, &c, eras[i], &last, ebuf, &elen))
-			return -1;
+			return -PD_E_IO;
 	return 0;
 }
 
@@ -124,7 +124,7 @@ int era_xml_eras_le(struct sink *s, uint64_t first, const void *le32_values, uin
 		for (uint32_t i = 0; i < m; i++)
 			eras[i] = pd_get32((const char *)le32_values + 4 * (off + i));
 		if (era_xml_eras(s, first + off, eras, m))
-			return -1;
+			return -PD_E_IO;
 	}
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* The XML dialect of era_dump and era_invalidate, written as thin-provisioning-tools
- * 1.1.0 writes it (plus a final newline). Pure formatting: no I/O decisions. */
+ * 1.1.0 writes it (plus a final newline). Pure formatting: no I/O decisions.
+ * The int functions return 0, or -PD_E_IO once the sink has failed (s->err). */
 #ifndef XML_ERA_EMIT_H
 #define XML_ERA_EMIT_H
 #include <stdint.h>

@@ -7,7 +7,7 @@ static int emit_run(void *ctx, uint64_t begin, uint64_t end)
 	struct sink *s = ctx;
 
 	era_xml_blocks_run(s, begin, end);
-	return s->err ? -1 : 0;
+	return s->err ? -PD_E_IO : 0;
 }
 
 int era_invalidate(struct pd_bm *bm, const struct era_invalidate_opts *o, struct sink *out, struct pd_err *e)
@@ -23,6 +23,6 @@ int era_invalidate(struct pd_bm *bm, const struct era_invalidate_opts *o, struct
 	era_xml_blocks_end(out);
 	free(marked);
 	if (sink_flush(out))
-		return pd_fail(e, PD_E_IO, PD_NO_BLOCK, "write error");
+		return sink_error(e);
 	return 0;
 }

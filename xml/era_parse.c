@@ -64,7 +64,7 @@ struct parser {
 	const struct era_xml_events *ev; /* the element events: the caller's, or `own` */
 	struct era_xml_events own;       /* the caller's with its feed's element events */
 	void *sb_ctx;                    /* the caller's ctx, for superblock_begin/end */
-	struct era_xml_error *err;
+	struct pd_err *err;
 	const xmlChar *iname[N_COUNT];   /* names interned in the parser's dictionary */
 	enum state st;
 	enum state leaf_parent;           /* where an empty element returns to */
@@ -86,6 +86,7 @@ static void fail_at(struct parser *p, int code, const char *fmt, ...)
 		return;
 	p->failed = 1;
 	p->err->code = code;
+	p->err->source = PD_SRC_DOCUMENT;
 	p->err->line = (unsigned long)xmlSAX2GetLineNumber(p->ctxt);
 	p->err->col = (unsigned long)xmlSAX2GetColumnNumber(p->ctxt);
 	va_start(ap, fmt);
@@ -100,8 +101,10 @@ static void callback_failed(struct parser *p, int r)
 {
 	fail_at(p, p->e.code ? p->e.code : (r < 0 ? -r : PD_E_INVAL), "%s",
 		p->e.msg[0] ? p->e.msg : "rejected");
+	p->err->block = p->e.block;
 	/* the callbacks build the output: their I/O and space failures are its */
-	p->err->output = p->err->code == PD_E_IO || p->err->code == PD_E_NOSPC;
+	if (p->err->code == PD_E_IO || p->err->code == PD_E_NOSPC)
+		p->err->source = PD_SRC_OUTPUT;
 }
 
 static int name_is(const struct parser *p, const xmlChar *s, enum name n)
@@ -109,6 +112,7 @@ static int name_is(const struct parser *p, const xmlChar *s, enum name n)
 	return s == p->iname[n] || !strcmp((const char *)s, names[n]);
 }
 
+/* The index of s in allowed, or -1 (a sentinel, not an error: not there). */
 static int which(const struct parser *p, const xmlChar *s, const enum name *allowed, int nr)
 {
 	for (int i = 0; i < nr; i++)
@@ -117,7 +121,7 @@ static int which(const struct parser *p, const xmlChar *s, const enum name *allo
 	for (int i = 0; i < nr; i++)
 		if (!strcmp((const char *)s, names[allowed[i]]))
 			return i;
-	return -1;
+	return -1; /* sentinel: not allowed */
 }
 
 /* Decimal digits only, at most 2^32 - 1. */
@@ -126,14 +130,14 @@ static int parse_u32(const xmlChar *s, const xmlChar *end, uint32_t *out)
 	uint64_t v = 0;
 
 	if (s == end || end - s > 10)
-		return -1;
+		return -PD_E_CORRUPT;
 	for (; s < end; s++) {
 		if (*s < '0' || *s > '9')
-			return -1;
+			return -PD_E_CORRUPT;
 		v = v * 10 + (uint64_t)(*s - '0');
 	}
 	if (v > UINT32_MAX)
-		return -1;
+		return -PD_E_CORRUPT;
 	*out = (uint32_t)v;
 	return 0;
 }
@@ -153,7 +157,7 @@ static int get_attrs(struct parser *p, enum name el, const enum name *want, int 
 			fail_at(p, PD_E_CORRUPT, "unknown attribute '%s%s%s' in <%s>",
 				attrs[5 * i + 1] ? (const char *)attrs[5 * i + 1] : "", attrs[5 * i + 1] ? ":" : "",
 				(const char *)name, names[el]);
-			return -1;
+			return -PD_E_CORRUPT;
 		}
 		seen |= 1u << k;
 		if (want[k] == N_UUID)
@@ -167,7 +171,7 @@ static int get_attrs(struct parser *p, enum name el, const enum name *want, int 
 			else {
 				fail_at(p, PD_E_CORRUPT, "attribute 'value' of <%s> is '%.*s', not true or false",
 					names[el], (int)(len > 40 ? 40 : len), (const char *)v);
-				return -1;
+				return -PD_E_CORRUPT;
 			}
 			continue;
 		}
@@ -175,14 +179,14 @@ static int get_attrs(struct parser *p, enum name el, const enum name *want, int 
 			size_t len = (size_t)(end - v);
 			fail_at(p, PD_E_CORRUPT, "attribute '%s' of <%s> is '%.*s', not a number from 0 to 4294967295",
 				names[want[k]], names[el], (int)(len > 40 ? 40 : len), (const char *)v);
-			return -1;
+			return -PD_E_CORRUPT;
 		}
 	}
 	if (seen != (1u << nr_want) - 1) {
 		for (int k = 0; k < nr_want; k++)
 			if (!(seen & (1u << k))) {
 				fail_at(p, PD_E_CORRUPT, "missing attribute '%s' in <%s>", names[want[k]], names[el]);
-				return -1;
+				return -PD_E_CORRUPT;
 			}
 	}
 	return 0;
@@ -415,6 +419,7 @@ static void xml_error(void *ctx, xmlErrorPtr x)
 		return;
 	p->failed = 1;
 	p->err->code = PD_E_CORRUPT;
+	p->err->source = PD_SRC_DOCUMENT;
 	p->err->line = x->line > 0 ? (unsigned long)x->line : 0;
 	p->err->col = x->int2 > 0 ? (unsigned long)x->int2 : 0;
 	if (x->code == XML_ERR_DOCUMENT_END && p->st != ST_DONE)
@@ -427,11 +432,11 @@ static void xml_error(void *ctx, xmlErrorPtr x)
 		p->err->msg[--n] = 0;
 }
 
-static int setup(struct parser *p, const struct era_xml_events *ev, struct era_xml_error *err,
+static int setup(struct parser *p, const struct era_xml_events *ev, struct pd_err *err,
 		 xmlSAXHandler *sax)
 {
 	memset(p, 0, sizeof(*p));
-	memset(err, 0, sizeof(*err));
+	pd_err_clear(err);
 	memset(sax, 0, sizeof(*sax));
 	p->ev = ev;
 	p->sb_ctx = ev->ctx;
@@ -466,9 +471,7 @@ static int setup(struct parser *p, const struct era_xml_events *ev, struct era_x
 	p->ctxt = xmlCreatePushParserCtxt(sax, p, NULL, 0, NULL);
 	if (!p->ctxt) {
 		xmlSetStructuredErrorFunc(NULL, NULL);
-		err->code = PD_E_NOMEM;
-		snprintf(err->msg, sizeof(err->msg), "cannot create the XML parser");
-		return -1;
+		return pd_fail(err, PD_E_NOMEM, PD_NO_BLOCK, "cannot create the XML parser");
 	}
 	/* no XML_PARSE_HUGE: libxml2's own limits on names, text and lookahead stay */
 	xmlCtxtUseOptions(p->ctxt, XML_PARSE_NONET | XML_PARSE_NOCDATA);
@@ -484,6 +487,12 @@ static void release(struct parser *p)
 	xmlSetStructuredErrorFunc(NULL, NULL);
 }
 
+/* 0, or the failure's -PD_E_* (err filled). */
+static int parse_status(const struct parser *p)
+{
+	return !p->failed ? 0 : p->err->code > 0 ? -p->err->code : -PD_E_CORRUPT;
+}
+
 static int finish(struct parser *p)
 {
 	if (!p->failed) {
@@ -493,6 +502,7 @@ static int finish(struct parser *p)
 			 * versions: say it ourselves */
 			p->failed = 1;
 			p->err->code = PD_E_CORRUPT;
+			p->err->source = PD_SRC_DOCUMENT;
 			p->err->line = (unsigned long)xmlSAX2GetLineNumber(p->ctxt);
 			p->err->col = (unsigned long)xmlSAX2GetColumnNumber(p->ctxt);
 			snprintf(p->err->msg, sizeof(p->err->msg), "truncated document: %s",
@@ -500,19 +510,16 @@ static int finish(struct parser *p)
 		}
 	}
 	release(p);
-	return p->failed ? -1 : 0;
+	return parse_status(p);
 }
 
 /* The read buffer of a parse; NULL with err filled when there is no memory. */
-static char *chunk_buffer(size_t size, struct era_xml_error *err)
+static char *chunk_buffer(size_t size, struct pd_err *err)
 {
 	char *buf = malloc(size);
 
-	if (!buf) {
-		memset(err, 0, sizeof(*err));
-		err->code = PD_E_NOMEM;
-		snprintf(err->msg, sizeof(err->msg), "out of memory");
-	}
+	if (!buf)
+		pd_fail(err, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
 	return buf;
 }
 
@@ -678,7 +685,7 @@ static void feed(struct parser *p, const struct era_xml_events *ev, const char *
 	}
 }
 
-int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_error *err)
+int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct pd_err *err)
 {
 	struct parser p;
 	xmlSAXHandler sax;
@@ -687,10 +694,10 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_err
 	size_t have = 0;
 
 	if (!buf)
-		return -1;
+		return -PD_E_NOMEM;
 	if (setup(&p, ev, err, &sax)) {
 		free(buf);
-		return -1;
+		return -PD_E_NOMEM;
 	}
 	/* whole CHUNKs (short reads of pipes gathered): the same pieces
 	 * whatever the input is */
@@ -700,8 +707,8 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_err
 			continue;
 		if (n < 0) {
 			p.failed = 1;
-			err->code = PD_E_IO;
-			snprintf(err->msg, sizeof(err->msg), "read failed: %s", strerror(errno));
+			pd_fail(err, PD_E_IO, PD_NO_BLOCK, "read failed: %s", strerror(errno));
+			err->source = PD_SRC_DOCUMENT;
 			break;
 		}
 		have += (size_t)n;
@@ -723,6 +730,7 @@ static void piece_fail(struct parser *p, int code, const char *msg)
 		return;
 	p->failed = 1;
 	p->err->code = code;
+	p->err->source = PD_SRC_DOCUMENT;
 	snprintf(p->err->msg, sizeof(p->err->msg), "%s", msg);
 	if (p->stop)
 		__atomic_store_n(p->stop, 1, __ATOMIC_RELAXED);
@@ -748,7 +756,7 @@ static int at_cut(const struct parser *p)
 	return 1;
 }
 
-int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_events *ev, struct era_xml_error *err)
+int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_events *ev, struct pd_err *err)
 {
 	struct parser p;
 	xmlSAXHandler sax;
@@ -756,10 +764,10 @@ int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_eve
 	char *buf = chunk_buffer(PIECE_CHUNK, err);
 
 	if (!buf)
-		return -1;
+		return -PD_E_NOMEM;
 	if (setup(&p, ev, err, &sax)) {
 		free(buf);
-		return -1;
+		return -PD_E_NOMEM;
 	}
 	p.kind = pc->kind;
 	p.stop = pc->stop;
@@ -796,7 +804,7 @@ int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_eve
 			piece_fail(&p, PD_E_CORRUPT, "bad cut");
 		/* not finished: the document goes on in the second piece */
 		release(&p);
-		return p.failed ? -1 : 0;
+		return parse_status(&p);
 	}
 	if (!p.failed && p.continue_pending)
 		piece_fail(&p, PD_E_CORRUPT, "bad cut");
@@ -823,7 +831,7 @@ size_t era_xml_probe_head(const char *buf, size_t len, struct era_xml_superblock
 	struct probe pr = { .got = 0 };
 	struct era_xml_events ev = { .ctx = &pr, .superblock_begin = probe_sb };
 	const char *s = memmem(buf, len, tag, sizeof(tag) - 1), *gt;
-	struct era_xml_error err;
+	struct pd_err err;
 	struct parser p;
 	xmlSAXHandler sax;
 	size_t head;
@@ -844,13 +852,13 @@ size_t era_xml_probe_head(const char *buf, size_t len, struct era_xml_superblock
 	return head;
 }
 
-int era_xml_parse_mem(const char *buf, size_t len, const struct era_xml_events *ev, struct era_xml_error *err)
+int era_xml_parse_mem(const char *buf, size_t len, const struct era_xml_events *ev, struct pd_err *err)
 {
 	struct parser p;
 	xmlSAXHandler sax;
 
 	if (setup(&p, ev, err, &sax))
-		return -1;
+		return -PD_E_NOMEM;
 	feed(&p, ev, buf, len, 0);
 	return finish(&p);
 }

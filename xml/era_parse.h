@@ -52,18 +52,15 @@ struct era_xml_events {
 	const struct era_feed *feed;
 };
 
-struct era_xml_error {
-	unsigned long line;       /* 0 when not about a place in the document */
-	unsigned long col;
-	int code;                 /* PD_E_* of a callback's error, PD_E_CORRUPT for XML, PD_E_IO */
-	int output;               /* a write or space failure of the output, not the document's */
-	char msg[320];
-};
-
-/* Reads fd to its end. Returns 0, or -1 with err filled. */
-int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_error *err);
+/* Reads fd to its end. Returns 0, or -PD_E_* with err filled: err->code
+ * PD_E_* of a callback's error, PD_E_CORRUPT for the XML, PD_E_IO when
+ * the document cannot be read; err->source PD_SRC_DOCUMENT, with
+ * err->line and err->col where the document is at fault (0 when the error
+ * is not about a place in it), or PD_SRC_OUTPUT for a callback's write or
+ * space failure (the callbacks build the output). */
+int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct pd_err *err);
 /* The same over a memory buffer (tests). */
-int era_xml_parse_mem(const char *buf, size_t len, const struct era_xml_events *ev, struct era_xml_error *err);
+int era_xml_parse_mem(const char *buf, size_t len, const struct era_xml_events *ev, struct pd_err *err);
 
 /* A document cut in two at the start of a <bit>, <marked> or <era> tag, to
  * be parsed by two threads (each with its own parser):
@@ -92,7 +89,7 @@ struct era_xml_piece {
 	size_t prefix_len;
 	int *stop;
 };
-int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_events *ev, struct era_xml_error *err);
+int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_events *ev, struct pd_err *err);
 
 /* Parses buf, a document's first len bytes, up to the end of the
  * <superblock> start tag. Returns the length of that head with *sb filled,

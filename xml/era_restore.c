@@ -35,26 +35,24 @@ static int build_begin(void *ctx, const struct era_xml_superblock *sb, struct pd
 }
 
 /* An output too small is not about a place in the XML. */
-static int restore_err(int r, struct era_xml_error *err)
+static int restore_err(int r, struct pd_err *err)
 {
 	if (r < 0 && err->code == PD_E_NOSPC)
 		err->line = err->col = 0;
 	return r;
 }
 
-/* 0, or -1 with err filled: a commit's errors are about the output. */
-static int commit(struct era_builder *b, struct era_xml_error *err)
+/* 0, or -PD_E_* with err filled: a commit's write and space failures are
+ * the output's. */
+static int commit(struct era_builder *b, struct pd_err *err)
 {
-	struct pd_err e;
+	int r;
 
-	memset(&e, 0, sizeof(e));
-	if (!era_build_commit(b, &e))
-		return 0;
-	memset(err, 0, sizeof(*err));
-	err->code = e.code;
-	err->output = e.code == PD_E_IO || e.code == PD_E_NOSPC;
-	snprintf(err->msg, sizeof(err->msg), "%s", e.msg);
-	return -1;
+	pd_err_clear(err);
+	r = era_build_commit(b, err);
+	if (r && (err->code == PD_E_IO || err->code == PD_E_NOSPC))
+		err->source = PD_SRC_OUTPUT;
+	return r;
 }
 
 /* ---- the parallel path ---- */
@@ -138,7 +136,7 @@ struct second {
 	struct era_xml_superblock sb;   /* from the head, before the threads */
 	struct era_feed feed;           /* the part's */
 	struct era_xml_piece pc;
-	struct era_xml_error err;
+	struct pd_err err;
 	const char *head;
 	size_t head_len;
 	char *prefix;
@@ -164,7 +162,7 @@ static void *second_main(void *arg)
 	size_t n = 0, tag_len;
 	char *gt;
 
-	s->r = -1;
+	s->r = -PD_E_INVAL; /* until the piece is parsed: no cut to start from */
 	if (!buf)
 		goto out;
 	for (; hi > s->head_len && !__atomic_load_n(s->pc.stop, __ATOMIC_RELAXED); hi = lo + 16) {
@@ -205,16 +203,17 @@ out:
 }
 
 /* 0: restored and committed. 1: not done (not worth it, or something
- * failed): the caller restores sequentially from the start. -1: the commit
- * failed (err filled; the same as a sequential run would say). */
+ * failed): the caller restores sequentially from the start. Negative, a
+ * -PD_E_*: the commit failed (err filled; the same as a sequential run
+ * would say). */
 static int restore_parallel(int fd, uint64_t size, struct era_builder *b, uint64_t *progress,
-			    const struct era_restore_opts *o, struct era_restore_report *rep, struct era_xml_error *err)
+			    const struct era_restore_opts *o, struct era_restore_report *rep, struct pd_err *err)
 {
 	struct era_feed feed_a;
 	struct era_xml_events ev_a = { .superblock_begin = sb_check, .feed = &feed_a, .bytes_read = progress };
 	struct era_xml_superblock sb;
 	struct era_build_part *q = NULL;
-	struct era_xml_error err_a;
+	struct pd_err err_a;
 	struct second s;
 	struct pd_err e = { 0 };
 	char *head = malloc(SCAN);
@@ -300,20 +299,19 @@ out_early:
 }
 
 int era_xml_restore(int fd, struct era_builder *b, uint64_t *progress, const struct era_restore_opts *o,
-		    struct era_restore_report *rep, struct era_xml_error *err)
+		    struct era_restore_report *rep, struct pd_err *err)
 {
 	const struct era_feed feed = era_build_feed(b);
 	const struct era_xml_events ev = { .ctx = b, .superblock_begin = build_begin, .feed = &feed, .bytes_read = progress };
 	struct stat st;
 	int threads = o ? o->threads : ERA_RESTORE_AUTO;
 	uint64_t min = o && o->parallel_min ? o->parallel_min : PARALLEL_MIN;
+	int r;
 
 	if (rep)
 		memset(rep, 0, sizeof(*rep));
 	if (threads != ERA_RESTORE_ONE_THREAD && !fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > 0 &&
 	    (threads == ERA_RESTORE_TWO_THREADS || (uint64_t)st.st_size >= min) && lseek(fd, 0, SEEK_CUR) == 0) {
-		int r;
-
 		xmlInitParser();
 		r = restore_parallel(fd, (uint64_t)st.st_size, b, progress, o, rep, err);
 		if (r <= 0)
@@ -323,13 +321,13 @@ int era_xml_restore(int fd, struct era_builder *b, uint64_t *progress, const str
 		/* redo it all in one thread: its errors are the ones to report */
 		era_build_reset(b);
 		if (lseek(fd, 0, SEEK_SET) != 0) {
-			memset(err, 0, sizeof(*err));
-			err->code = PD_E_IO;
-			snprintf(err->msg, sizeof(err->msg), "cannot seek back to the start: %s", strerror(errno));
-			return -1;
+			r = pd_fail(err, PD_E_IO, PD_NO_BLOCK, "cannot seek back to the start: %s", strerror(errno));
+			err->source = PD_SRC_DOCUMENT;
+			return r;
 		}
 	}
-	if (era_xml_parse_fd(fd, &ev, err))
-		return restore_err(-1, err);
+	r = era_xml_parse_fd(fd, &ev, err);
+	if (r)
+		return restore_err(r, err);
 	return commit(b, err);
 }

@@ -5,9 +5,11 @@
 #include "../format/era_build.h"
 #include "era_parse.h"
 
-/* Returns 0 when the metadata was written and committed; -1 with err filled
- * otherwise (err->line = 0 when the error is not about a place in the XML,
- * e.g. an output too small: err->code PD_E_NOSPC, era_build_needed_bytes()). */
+/* Returns 0 when the metadata was written and committed; -PD_E_* with err
+ * filled otherwise: err->source PD_SRC_OUTPUT for the output's write and
+ * space failures (an output too small: err->code PD_E_NOSPC,
+ * era_build_needed_bytes()), else the document's, err->line = 0 when the
+ * error is not about a place in the XML. */
 /* progress (may be NULL): bytes of the input parsed so far, updated
  * atomically as the parse goes, for a display on another thread. */
 /* How to parse (tests and benchmarks choose; a caller passes NULL for the
@@ -34,6 +36,6 @@ struct era_restore_report {
 	double first_s, first_cpu_s, second_s, second_cpu_s, second_from_s;
 };
 int era_xml_restore(int fd, struct era_builder *b, uint64_t *progress, const struct era_restore_opts *o,
-		    struct era_restore_report *rep, struct era_xml_error *err);
+		    struct era_restore_report *rep, struct pd_err *err);
 
 #endif

@@ -13,7 +13,7 @@ int sink_init(struct sink *s, int fd)
 	s->len = 0;
 	s->written = 0;
 	s->buf = malloc(SINK_BUF_SIZE + SINK_SLACK);
-	return s->buf ? 0 : -1;
+	return s->buf ? 0 : -PD_E_NOMEM;
 }
 
 void sink_free(struct sink *s)
@@ -28,16 +28,25 @@ int sink_flush(struct sink *s)
 
 	if (s->err) {
 		s->len = 0;
-		return -1;
+		return -PD_E_IO;
 	}
 	if (pd_write_all(s->fd, s->buf, s->len, &done)) {
 		s->err = errno ? errno : EIO;
 		s->len = 0;
-		return -1;
+		return -PD_E_IO;
 	}
 	s->written += s->len;
 	s->len = 0;
 	return 0;
+}
+
+int sink_error(struct pd_err *e)
+{
+	int r = pd_fail(e, PD_E_IO, PD_NO_BLOCK, "write error");
+
+	if (e)
+		e->source = PD_SRC_OUTPUT;
+	return r;
 }
 
 void sink_printf(struct sink *s, const char *fmt, ...)

@@ -4,6 +4,7 @@
 #define XML_SINK_H
 #include <stddef.h>
 #include <string.h>
+#include "../libpd/pd_err.h"
 
 #define SINK_BUF_SIZE (1u << 20)
 #define SINK_SLACK 256u /* room a caller may always use after sink_reserve() */
@@ -16,16 +17,20 @@ struct sink {
 	char *buf;          /* SINK_BUF_SIZE + SINK_SLACK bytes */
 };
 
+/* 0, or -PD_E_NOMEM. */
 int sink_init(struct sink *s, int fd);
 void sink_free(struct sink *s);
-/* Writes out what is buffered; returns 0 or -1 (s->err set). */
+/* Writes out what is buffered; returns 0 or -PD_E_IO (s->err set). */
 int sink_flush(struct sink *s);
+/* A failed sink as an error: fills e (PD_E_IO, "write error", source the
+ * output) and returns -PD_E_IO. */
+int sink_error(struct pd_err *e);
 /* Makes sure SINK_SLACK bytes can be appended at s->buf + s->len. */
 static inline int sink_reserve(struct sink *s)
 {
 	if (s->len >= SINK_BUF_SIZE)
 		return sink_flush(s);
-	return s->err ? -1 : 0;
+	return s->err ? -PD_E_IO : 0;
 }
 static inline void sink_put(struct sink *s, const char *p, size_t n)
 {

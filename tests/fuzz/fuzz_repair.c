@@ -63,7 +63,7 @@ static int lg_era(void *ctx, uint64_t first, const void *values, uint32_t n)
 }
 
 /* past every problem: what can be read of the rest counts too */
-static int lg_problem(void *ctx, const struct era_report *r)
+static int lg_problem(void *ctx, const struct pd_err *r)
 {
 	(void)ctx;
 	(void)r;

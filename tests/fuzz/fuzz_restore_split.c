@@ -65,7 +65,7 @@ static uint32_t hash(const uint8_t *d, size_t n)
 
 struct result {
 	int r;
-	struct era_xml_error err;
+	struct pd_err err;
 	struct era_restore_report rep;
 };
 

@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.marked = marked, .writeset_end = ws_end, .era_array_begin = arr_begin, .era = era,
 		.era_array_end = arr_end, .superblock_end = sb_end,
 	};
-	struct era_xml_error err;
+	struct pd_err err;
 
 	memset(&err, 0, sizeof(err));
 	if (era_xml_parse_mem((const char *)data, size, &ev, &err) && !memchr(err.msg, 0, sizeof(err.msg)))

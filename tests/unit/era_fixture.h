@@ -118,7 +118,7 @@ struct Walked {
 	};
 	std::vector<Ws> ws;
 	std::vector<uint32_t> eras;
-	std::vector<era_report> problems;
+	std::vector<pd_err> problems;
 
 	static int on_sb(void *c, const era_sb *sb)
 	{
@@ -144,7 +144,7 @@ struct Walked {
 			w->eras.push_back(pd_get32((const uint8_t *)values + 4 * i));
 		return 0;
 	}
-	static int on_problem(void *c, const era_report *r)
+	static int on_problem(void *c, const pd_err *r)
 	{
 		static_cast<Walked *>(c)->problems.push_back(*r);
 		return 0;
@@ -161,8 +161,8 @@ struct Walked {
 	}
 	bool has_problem(era_problem_id id) const
 	{
-		for (const era_report &r : problems)
-			if (r.id == id)
+		for (const pd_err &r : problems)
+			if (r.problem == id)
 				return true;
 		return false;
 	}

@@ -23,8 +23,8 @@ era_digest_result digest(Dev &d)
 	return res;
 }
 
-std::vector<era_report> reports;
-void collect(void *, const era_report *r) { reports.push_back(*r); }
+std::vector<pd_err> reports;
+void collect(void *, const pd_err *r) { reports.push_back(*r); }
 
 Spec spec()
 {
@@ -75,10 +75,10 @@ TEST(DigestImage, EraCheckReportsItAsFatal)
 	ASSERT_EQ(era_check_metadata(bm, &o, &res, &e), 0);
 	pd_bm_close(bm);
 	bool found = false;
-	for (const era_report &r : reports)
-		if (r.id == ERA_P_DIGEST_UNSAFE) {
+	for (const pd_err &r : reports)
+		if (r.problem == ERA_P_DIGEST_UNSAFE) {
 			found = true;
-			EXPECT_NE(std::string(r.detail).find("block 10"), std::string::npos) << r.detail;
+			EXPECT_NE(std::string(r.msg).find("block 10"), std::string::npos) << r.msg;
 		}
 	EXPECT_TRUE(found);
 	EXPECT_GE(res.nr[ERA_SEV_FATAL], 1u);

@@ -58,7 +58,7 @@ TEST(Sink, ClosedPipeIsRemembered)
 	sink s;
 	sink_init(&s, p[1]);
 	sink_puts(&s, "hello");
-	EXPECT_EQ(sink_flush(&s), -1);
+	EXPECT_EQ(sink_flush(&s), -PD_E_IO);
 	EXPECT_EQ(s.err, EPIPE);
 	sink_free(&s);
 	close(p[1]);

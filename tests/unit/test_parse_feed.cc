@@ -86,7 +86,7 @@ const std::vector<std::string> WANT = {
 };
 
 /* Parses doc from a socket that hands each chunk to one read(). */
-int parse_chunks(const std::string &doc, const std::vector<size_t> &cuts, Rec &r, era_xml_error *err)
+int parse_chunks(const std::string &doc, const std::vector<size_t> &cuts, Rec &r, pd_err *err)
 {
 	int sv[2];
 	EXPECT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
@@ -108,7 +108,7 @@ int parse_chunks(const std::string &doc, const std::vector<size_t> &cuts, Rec &r
 	return rc;
 }
 
-int parse_mem(const std::string &doc, Rec &r, era_xml_error *err)
+int parse_mem(const std::string &doc, Rec &r, pd_err *err)
 {
 	era_xml_events ev = events(r);
 	return era_xml_parse_mem(doc.data(), doc.size(), &ev, err);
@@ -123,9 +123,9 @@ std::string doc_with(const std::string &at, size_t len, const std::string &with)
 }
 
 // Parses doc whole, which must be refused: the error (the events before it in r).
-era_xml_error refused(const std::string &doc, Rec &r)
+pd_err refused(const std::string &doc, Rec &r)
 {
-	era_xml_error err{};
+	pd_err err{};
 	EXPECT_NE(parse_mem(doc, r, &err), 0);
 	return err;
 }
@@ -135,7 +135,7 @@ era_xml_error refused(const std::string &doc, Rec &r)
 TEST(ParseFeed, WholeDocumentEvents)
 {
 	Rec r;
-	era_xml_error err;
+	pd_err err;
 	ASSERT_EQ(parse_mem(DOC, r, &err), 0) << err.msg;
 	EXPECT_EQ(r.ev, WANT);
 }
@@ -144,7 +144,7 @@ TEST(ParseFeed, EverySplitPointGivesTheSameEvents)
 {
 	for (size_t cut = 1; cut < DOC.size(); cut++) {
 		Rec r;
-		era_xml_error err;
+		pd_err err;
 		ASSERT_EQ(parse_chunks(DOC, {cut}, r, &err), 0) << err.msg << " cut " << cut;
 		ASSERT_EQ(r.ev, WANT) << "cut at byte " << cut;
 	}
@@ -156,7 +156,7 @@ TEST(ParseFeed, OneByteAtATime)
 	for (size_t i = 1; i < DOC.size(); i++)
 		cuts.push_back(i);
 	Rec r;
-	era_xml_error err;
+	pd_err err;
 	ASSERT_EQ(parse_chunks(DOC, cuts, r, &err), 0) << err.msg;
 	EXPECT_EQ(r.ev, WANT);
 }
@@ -166,12 +166,12 @@ TEST(ParseFeed, ErrorsAtEverySplitPointAreTheSame)
 	// a bad number on line 10: the same message and place however it is cut
 	std::string bad = doc_with("era=\"1\"/>", 7, "era=\"x1\"");
 	Rec r0;
-	era_xml_error want = refused(bad, r0);
+	pd_err want = refused(bad, r0);
 	EXPECT_EQ(want.line, 10u);
 	EXPECT_EQ(want.code, PD_E_CORRUPT);
 	for (size_t cut = 1; cut < bad.size(); cut += 3) {
 		Rec r;
-		era_xml_error err;
+		pd_err err;
 		ASSERT_NE(parse_chunks(bad, {cut}, r, &err), 0) << "cut " << cut;
 		EXPECT_EQ(err.line, want.line) << "cut " << cut;
 		EXPECT_EQ(err.col, want.col) << "cut " << cut;
@@ -183,7 +183,7 @@ TEST(ParseFeed, ErrorsAtEverySplitPointAreTheSame)
 TEST(ParseFeed, BadNumberNamesLineAndColumn)
 {
 	Rec r;
-	era_xml_error err = refused(doc_with("block=\"3\"", 9, "block=\"-3\""), r);
+	pd_err err = refused(doc_with("block=\"3\"", 9, "block=\"-3\""), r);
 	EXPECT_EQ(err.line, 4u);
 	EXPECT_GT(err.col, 0u);
 	EXPECT_EQ(err.code, PD_E_CORRUPT);
@@ -195,7 +195,7 @@ TEST(ParseFeed, BadNumberNamesLineAndColumn)
 TEST(ParseFeed, NumberTooLargeRefused)
 {
 	Rec r;
-	era_xml_error err = refused(doc_with("4294967295", 10, "4294967296"), r);
+	pd_err err = refused(doc_with("4294967295", 10, "4294967296"), r);
 	EXPECT_EQ(err.line, 11u);
 	EXPECT_EQ(r.ev.back(), "era 0 1");
 }
@@ -204,7 +204,7 @@ TEST(ParseFeed, CallbackErrorKeepsItsCodeAndPlace)
 {
 	Rec r;
 	r.fail_on = "marked";
-	era_xml_error err = refused(DOC, r);
+	pd_err err = refused(DOC, r);
 	EXPECT_EQ(err.code, PD_E_RANGE);
 	EXPECT_EQ(err.line, 7u);
 	EXPECT_GT(err.col, 0u);
@@ -223,7 +223,7 @@ TEST(ParseFeed, ElementOutOfPlaceRefused)
 	for (auto &c : cases) {
 		SCOPED_TRACE(c.second);
 		Rec r;
-		era_xml_error err = refused(doc_with(c.first, c.first.size(), c.second), r);
+		pd_err err = refused(doc_with(c.first, c.first.size(), c.second), r);
 		EXPECT_GT(err.line, 1u) << c.second;
 		EXPECT_EQ(err.code, PD_E_CORRUPT) << c.second;
 	}
@@ -233,7 +233,7 @@ TEST(ParseFeed, TruncatedDocumentRefused)
 {
 	for (size_t len : {DOC.size() - 2, DOC.size() / 2, (size_t)10}) {
 		Rec r;
-		era_xml_error err;
+		pd_err err;
 		EXPECT_NE(parse_mem(DOC.substr(0, len), r, &err), 0) << len;
 		EXPECT_NE(r.ev.size(), WANT.size()) << len;
 	}

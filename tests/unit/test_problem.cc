@@ -13,16 +13,16 @@ TEST(ProblemStructure, EveryIdNamesAStructure)
 
 TEST(ProblemStructure, WritesetNamedByItsEra)
 {
-	struct era_report r = {};
+	struct pd_err r = {};
 	char buf[64];
 
-	r.id = ERA_P_WS_BITSET;
+	r.problem = ERA_P_WS_BITSET;
 	EXPECT_STREQ(era_report_structure(&r, buf, sizeof(buf)), "writeset");
-	r.has_era = 1;
-	r.era = 8;
+	r.has_key = 1;
+	r.key = 8;
 	EXPECT_STREQ(era_report_structure(&r, buf, sizeof(buf)), "writeset of era 8");
-	r.id = ERA_P_WS_TREE;  // the tree is not one writeset
+	r.problem = ERA_P_WS_TREE;  // the tree is not one writeset
 	EXPECT_STREQ(era_report_structure(&r, buf, sizeof(buf)), "writeset tree");
-	r.id = ERA_P_ERA_ARRAY;
+	r.problem = ERA_P_ERA_ARRAY;
 	EXPECT_STREQ(era_report_structure(&r, buf, sizeof(buf)), "era array");
 }
