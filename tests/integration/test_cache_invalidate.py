@@ -465,7 +465,10 @@ def test_superblock_changing_during_the_walk_is_read_again(tmp_path):
     import threading
     era = era_image(tmp_path, 128, {b: 6 for b in range(0, 60, 3)}, 64)
     mappings = {c: c for c in range(64)}
-    cache = cache_image(tmp_path / "cache.meta", 128, 64, mappings, discard=(128, 64))
+    # 100,000 cache blocks (197 array blocks): a walk long enough for the
+    # writer to land inside it on a loaded machine, not only between runs.
+    cache = cache_image(tmp_path / "cache.meta", 128, 100000, mappings, discard=(128, 64),
+                        nr_meta_blocks=256)
     img = bytearray(cache.read_bytes())
     a = bytes(img[:BLOCK])
     sb = bytearray(a)
