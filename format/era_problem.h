@@ -31,10 +31,21 @@ enum era_problem_id {
 	ERA_P_COUNT
 };
 
+/* What the user does about a problem, from the least to the most drastic:
+ * the most drastic of a run's findings is the run's next step. */
+enum era_next_step {
+	ERA_NEXT_NONE,            /* nothing: a note */
+	ERA_NEXT_REPAIR_OPTIONAL, /* usable as it is; era_repair writes a clean copy */
+	ERA_NEXT_REPAIR,          /* do not activate; era_repair onto a new device */
+	ERA_NEXT_RESTORE,         /* nothing can be copied: restore a backup */
+};
+
 struct era_problem_def {
 	enum era_problem_id id;
 	const char *tag;          /* stable name, for JSON and tests */
 	enum era_severity severity;
+	const char *structure;    /* where it is, in the user's terms */
+	enum era_next_step next;
 	const char *text;         /* what it means, for humans */
 };
 
@@ -49,8 +60,11 @@ const char *era_severity_name(enum era_severity s);
  * record is lost. */
 
 /* The structure a problem is in, in the user's terms ("era array",
- * "writeset", "space map", ...). */
+ * "writeset", "space map", ...): the table's column. */
 const char *era_problem_structure(enum era_problem_id id);
+/* The next step's text for metadata at path, into buf (NULL for
+ * ERA_NEXT_NONE). */
+const char *era_next_step_text(enum era_next_step step, const char *path, char *buf, unsigned size);
 /* "writeset of era N" where the era is known, else the structure: into buf. */
 const char *era_report_structure(const struct pd_err *r, char *buf, unsigned size);
 

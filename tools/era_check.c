@@ -27,7 +27,7 @@ struct ctx {
 	int quiet;
 	int json;
 	unsigned nr_json;
-	int sb_unusable;          /* nothing can be copied: a backup is the way back */
+	enum era_next_step worst; /* the most drastic next step of the findings */
 };
 
 static void report(void *p, const struct pd_err *r)
@@ -36,8 +36,8 @@ static void report(void *p, const struct pd_err *r)
 	const struct era_problem_def *pi = era_problem_info(r->problem);
 	char msg[sizeof(r->msg) + 160], sbuf[64];
 
-	if (r->problem == ERA_P_SB)
-		c->sb_unusable = 1;
+	if (pi->next > c->worst)
+		c->worst = pi->next;
 	if (c->quiet)
 		return;
 	if (c->json) {
@@ -67,21 +67,17 @@ static void report(void *p, const struct pd_err *r)
 		fprintf(stderr, "%s: %s: %s: %s\n", tool_name(), c->path, era_severity_name(pi->severity), msg);
 }
 
-/* What to do about what was found (NULL when clean). */
+/* What to do about what was found (NULL when clean): the most drastic next
+ * step of the registry's among the findings, at least what the status says. */
 static const char *next_step(const struct ctx *c, int status, char *buf, size_t size)
 {
+	enum era_next_step step = status == EXIT_DAMAGE ? ERA_NEXT_REPAIR : ERA_NEXT_REPAIR_OPTIONAL;
+
 	if (status == EXIT_OK)
 		return NULL;
-	if (c->sb_unusable)
-		snprintf(buf, size, "the superblock is unusable, so nothing can be copied from it: restore "
-			 "the metadata from an era_dump backup with 'era_restore -i BACKUP.xml -o NEW_DEVICE'");
-	else if (status == EXIT_DAMAGE)
-		snprintf(buf, size, "damaged metadata: do not activate it; copy what can be read onto a new "
-			 "device with 'era_repair -i %s -o NEW_DEVICE' (era_repair(8))", c->path);
-	else
-		snprintf(buf, size, "non-fatal findings only: the metadata can be used; 'era_repair -i %s -o "
-			 "NEW_DEVICE' writes a clean copy", c->path);
-	return buf;
+	if (c->worst > step)
+		step = c->worst;
+	return era_next_step_text(step, c->path, buf, (unsigned)size);
 }
 
 /* With --format json every run prints one JSON object, also when it fails

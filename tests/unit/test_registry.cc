@@ -1,5 +1,5 @@
 // The problem registry (format/era_problem.h): one table of ids, tags,
-// severities and texts.
+// severities, structures, next steps and texts.
 #include <gtest/gtest.h>
 #include <set>
 #include <string>
@@ -72,4 +72,34 @@ TEST(Registry, StructuresByFamily)
 		EXPECT_STREQ(era_problem_structure(id), "writeset") << id;
 	EXPECT_STREQ(era_problem_structure(ERA_P_SB), "superblock");
 	EXPECT_STREQ(era_problem_structure(ERA_P_WS_TREE), "writeset tree");
+}
+
+TEST(Registry, NextStepFollowsSeverity)
+{
+	// a note asks for nothing, a non-fatal finding for an optional repair, an
+	// error for a repair (or a restore when nothing can be copied)
+	for (int id = 0; id < ERA_P_COUNT; id++) {
+		const era_problem_def *d = era_problem_info((era_problem_id)id);
+		switch (d->severity) {
+		case ERA_SEV_INFO: EXPECT_EQ(d->next, ERA_NEXT_NONE) << d->tag; break;
+		case ERA_SEV_NONFATAL: EXPECT_EQ(d->next, ERA_NEXT_REPAIR_OPTIONAL) << d->tag; break;
+		case ERA_SEV_FATAL: EXPECT_GE(d->next, ERA_NEXT_REPAIR) << d->tag; break;
+		}
+	}
+	EXPECT_EQ(era_problem_info(ERA_P_SB)->next, ERA_NEXT_RESTORE);
+	EXPECT_EQ(era_problem_info(ERA_P_DIGEST_UNSAFE)->next, ERA_NEXT_REPAIR);
+}
+
+TEST(Registry, NextStepTextNamesTheMetadataAndTheCommand)
+{
+	char buf[400];
+	EXPECT_EQ(era_next_step_text(ERA_NEXT_NONE, "/dev/x", buf, sizeof(buf)), nullptr);
+	std::string t = era_next_step_text(ERA_NEXT_REPAIR, "/dev/meta", buf, sizeof(buf));
+	EXPECT_NE(t.find("era_repair -i /dev/meta -o NEW_DEVICE"), std::string::npos) << t;
+	EXPECT_NE(t.find("do not activate"), std::string::npos) << t;
+	t = era_next_step_text(ERA_NEXT_REPAIR_OPTIONAL, "m.img", buf, sizeof(buf));
+	EXPECT_NE(t.find("can be used"), std::string::npos) << t;
+	EXPECT_NE(t.find("era_repair -i m.img"), std::string::npos) << t;
+	t = era_next_step_text(ERA_NEXT_RESTORE, "m.img", buf, sizeof(buf));
+	EXPECT_NE(t.find("era_restore -i BACKUP.xml"), std::string::npos) << t;
 }
