@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <locale.h>
 #include "common.h"
+#include "../format/era_problem.h"
 
 /* A tool is one process: its name (and its last message, for JSON) is the
  * state it keeps. */
@@ -52,12 +53,24 @@ int tool_status_for(int pd_code)
 	return pd_code == PD_E_IO || pd_code == PD_E_NOSPC ? EXIT_IO : EXIT_DAMAGE;
 }
 
+/* A finding that stopped the tool (e->problem set) is said as era_check
+ * says it, with the structure and lost origin blocks, then the registry's
+ * next step, on the same line. */
 void tool_pd_error(const char *path, const struct pd_err *e)
 {
+	char desc[sizeof(e->msg) + 160], step[400];
+	const char *m = e->msg[0] ? e->msg : pd_code_name(e->code), *next = NULL;
+
+	if (e->problem != PD_NO_PROBLEM) {
+		tool_describe(e, desc, sizeof(desc));
+		m = desc;
+		next = era_next_step_text(era_problem_info(e->problem)->next, path, step, sizeof(step));
+	}
 	if (e->block != PD_NO_BLOCK)
-		tool_error("%s: block %llu: %s", path, (unsigned long long)e->block, e->msg);
+		tool_error("%s: block %llu: %s%s%s", path, (unsigned long long)e->block, m, next ? "; " : "",
+			   next ? next : "");
 	else
-		tool_error("%s: %s", path, e->msg[0] ? e->msg : pd_code_name(e->code));
+		tool_error("%s: %s%s%s", path, m, next ? "; " : "", next ? next : "");
 }
 
 void tool_json_str(const char *s)
@@ -128,7 +141,6 @@ int tool_open_metadata(struct pd_bm **bm, const char *path, unsigned flags)
 #include <getopt.h>
 #include "../format/era_sb.h"
 #include "../xml/sink.h"
-#include "../format/era_problem.h"
 
 int tool_snapshot_option(int argc, char **argv, const char *arg, unsigned long long *snap)
 {

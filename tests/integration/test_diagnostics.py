@@ -199,6 +199,20 @@ def test_check_names_the_era_array_and_the_origin_blocks_lost(tmp_path):
     assert doc["next_step"] == lines[-1].split(": ", 2)[2]
 
 
+@pytest.mark.parametrize("tool,args", [("era_dump", []), ("era_invalidate", ["--written-since", "3"])])
+def test_read_tool_stopped_by_damage_says_where_and_what_next(tool, args, tmp_path):
+    """era_dump and era_invalidate stop on the damage era_check reports: one
+    line with the file, the block, the structure and lost origin blocks, and
+    the next step era_check gives."""
+    img, root = era_array_root_zeroed(tmp_path)
+    r = run_tool(tool, *args, img)
+    assert r.returncode == 1    # (era_dump has streamed what came before, as 1.1.0 does)
+    assert r.stderr.decode() == (
+        f"{tool}: {img}: block {root}: btree node: checksum mismatch (stored 0x00000000, computed "
+        f"0x58cc7e82) [era array]; damaged metadata: do not activate it; copy what can be read onto a "
+        f"new device with 'era_repair -i {img} -o NEW_DEVICE' (era_repair(8))\n")
+
+
 def test_check_names_the_writeset_by_era(tmp_path):
     img = damaged("nr-bits", tmp_path)
     r = run_tool("era_check", img)
