@@ -96,8 +96,6 @@ struct tool_io_opts {
 /* Returns -1 to go on, else the exit status (help, version, bad usage). */
 int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool_io_opts *io);
 
-#endif
-
 /* Output for -o FILE (or stdout when path is NULL or "-"). Refuses to
  * write over the input (by any alias), a device in use or holding a
  * signature, and a loop device's backing file; a regular FILE is written
@@ -116,3 +114,8 @@ int tool_open_metadata(struct pd_bm **bm, const char *path, unsigned flags);
 /* -q/--quiet for tools without findings of their own to hush: from here on
  * nothing reaches stderr; the exit status tells the result. */
 void tool_quiet(void);
+/* tool_open_output, then a sink over it: 0 with *fd and s set, or the exit
+ * status after a message, with bm closed and nothing left open. */
+int tool_open_sink(const char *in, const char *out_path, struct pd_bm *bm, struct sink *s, int *fd);
+
+#endif

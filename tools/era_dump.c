@@ -86,15 +86,9 @@ int main(int argc, char **argv)
 	o.report = report;
 
 	o.ctx = (void *)in;
-	fd = tool_open_output(in, cl.out_path);
-	if (fd < 0 || sink_init(&s, fd)) {
-		pd_bm_close(bm);
-		if (fd >= 0) {
-			tool_error("out of memory");
-			tool_discard_output(cl.out_path);
-		}
-		return fd < 0 ? -fd : EXIT_FAIL;
-	}
+	r = tool_open_sink(in, cl.out_path, bm, &s, &fd);
+	if (r)
+		return r;
 	if (isatty(STDERR_FILENO) && !isatty(fd))
 		o.progress = progress;
 	r = era_dump(bm, &o, &s, &e);

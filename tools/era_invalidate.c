@@ -283,15 +283,9 @@ static int run(int argc, char **argv, int *json_p)
 		pd_bm_close(bm);
 		return EXIT_ERA_AHEAD;
 	}
-	fd = tool_open_output(in, cl.out_path);
-	if (fd < 0 || sink_init(&s, fd)) {
-		pd_bm_close(bm);
-		if (fd >= 0) {
-			tool_error("out of memory");
-			tool_discard_output(cl.out_path);
-		}
-		return fd < 0 ? -fd : EXIT_FAIL;
-	}
+	r = tool_open_sink(in, cl.out_path, bm, &s, &fd);
+	if (r)
+		return r;
 	which = in;
 	if (cache_path)
 		r = write_cache(bm, cache_path, &o, &info, json == 2 ? FMT_CBLOCKS : json ? FMT_JSON : FMT_XML, &s,

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "common.h"
+#include "../libpd/bm.h"
 #include "../libpd/same_target.h"
 #include "../libpd/stream_out.h"
 #include "../xml/sink.h"
@@ -57,6 +58,19 @@ int tool_open_output(const char *in, const char *path)
 		return -EXIT_IO;
 	}
 	return output.fd;
+}
+
+int tool_open_sink(const char *in, const char *out_path, struct pd_bm *bm, struct sink *s, int *fd)
+{
+	*fd = tool_open_output(in, out_path);
+	if (*fd >= 0 && !sink_init(s, *fd))
+		return 0;
+	pd_bm_close(bm);
+	if (*fd < 0)
+		return -*fd;
+	tool_error("out of memory");
+	tool_discard_output(out_path);
+	return EXIT_FAIL;
 }
 
 void tool_discard_output(const char *path)
