@@ -268,7 +268,7 @@ static int f_era_block(void *ctx, uint64_t first, const void *values, uint32_t n
 
 		for (uint32_t i = 0; i < m; i++) {
 			uint64_t b = first + off + i;
-			uint32_t v = pd_get32(p + 4 * (off + i));
+			uint32_t v = pd_le32_at(p, off + i);
 
 			if (f->writesets_lost) {
 				v = cur;

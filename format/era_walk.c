@@ -63,7 +63,6 @@ static int ws_leaf(void *ctx, const struct pd_node *n)
 	struct walk *w = ctx;
 
 	for (uint32_t i = 0; i < n->nr_entries && !w->ws_overflow; i++) {
-		const struct era_disk_writeset *d = pd_node_value(n, i);
 		uint64_t key = pd_node_key(n, i);
 		int r;
 
@@ -90,9 +89,9 @@ static int ws_leaf(void *ctx, const struct pd_node *n)
 			w->ws = p;
 			w->cap_ws = cap;
 		}
-		w->ws[w->nr_ws++] = (struct era_writeset_info){
-			.era = (uint32_t)key, .nr_bits = le32toh(d->nr_bits), .root = le64toh(d->root),
-		};
+		w->ws[w->nr_ws] = (struct era_writeset_info){ .era = (uint32_t)key };
+		era_disk_writeset_decode(pd_node_value(n, i), &w->ws[w->nr_ws].nr_bits, &w->ws[w->nr_ws].root);
+		w->nr_ws++;
 	}
 	return 0;
 }

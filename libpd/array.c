@@ -38,7 +38,7 @@ static void lost_blocks(struct array_state *s, uint64_t first, uint64_t last)
 static int visit_block(struct array_state *s, uint64_t index, uint64_t where)
 {
 	const struct pd_array_walker *w = s->w;
-	const struct pd_disk_array_header *h;
+	struct pd_array_hdr h;
 	const void *data;
 	struct pd_err d;
 	uint32_t nr, want;
@@ -57,13 +57,13 @@ static int visit_block(struct array_state *s, uint64_t index, uint64_t where)
 		lost_blocks(s, index, index);
 		return damage(s, &d);
 	}
-	h = data;
-	nr = le32toh(h->nr_entries);
+	pd_array_hdr_decode(data, &h);
+	nr = h.nr_entries;
 	want = index + 1 < s->nr_blocks ? s->per_block
 					: (uint32_t)(w->nr_entries - index * s->per_block);
-	if (le32toh(h->value_size) != w->value_size) {
+	if (h.value_size != w->value_size) {
 		pd_fail(&d, PD_E_CORRUPT, where, "array block: value_size %u, expected %u",
-			le32toh(h->value_size), w->value_size);
+			h.value_size, w->value_size);
 		pd_bm_put(w->bm, data);
 		lost_blocks(s, index, index);
 		return damage(s, &d);
@@ -75,7 +75,7 @@ static int visit_block(struct array_state *s, uint64_t index, uint64_t where)
 		lost_blocks(s, index, index);
 		return damage(s, &d);
 	}
-	r = w->block ? w->block(w->ctx, index * s->per_block, (const char *)data + sizeof(*h), nr, where) : 0;
+	r = w->block ? w->block(w->ctx, index * s->per_block, (const char *)data + sizeof(struct pd_disk_array_header), nr, where) : 0;
 	pd_bm_put(w->bm, data);
 	return r;
 }
@@ -90,7 +90,7 @@ static int leaf(void *ctx, const struct pd_node *n)
 	/* one preadv for each run of adjacent array blocks, not one read each */
 	if (n->nr_entries <= 256) {
 		for (uint32_t i = 0; i < n->nr_entries; i++)
-			where[i] = pd_get64(pd_node_value(n, i));
+			where[i] = pd_le64_at(n->values, i);
 		pd_bm_prefetch(s->w->bm, where, n->nr_entries);
 	}
 
@@ -115,7 +115,7 @@ static int leaf(void *ctx, const struct pd_node *n)
 				return r;
 		}
 		s->next_index = index + 1;
-		r = visit_block(s, index, pd_get64(pd_node_value(n, i)));
+		r = visit_block(s, index, pd_le64_at(n->values, i));
 		if (r)
 			return r;
 	}

@@ -30,7 +30,6 @@ void pd_array_builder_free(struct pd_array_builder *a)
 
 static int write_block(struct pd_array_builder *a, struct pd_err *e)
 {
-	struct pd_disk_array_header *h;
 	uint64_t where;
 	void *data;
 	int r;
@@ -46,12 +45,8 @@ static int write_block(struct pd_array_builder *a, struct pd_err *e)
 	r = pd_writer_new(a->w, &where, &data, e);
 	if (r)
 		return r;
-	h = data;
-	h->max_entries = htole32(a->per_block);
-	h->nr_entries = htole32(a->n);
-	h->value_size = htole32(a->value_size);
-	h->blocknr = htole64(where);
-	memcpy((unsigned char *)data + sizeof(*h), a->stage, (size_t)a->n * a->value_size);
+	pd_array_hdr_encode(data, &(struct pd_array_hdr){ a->per_block, a->n, a->value_size, where });
+	memcpy((unsigned char *)data + sizeof(struct pd_disk_array_header), a->stage, (size_t)a->n * a->value_size);
 	pd_writer_seal(a->w, data, where, &pd_array_validator);
 	a->blocks[a->nr_blocks++] = where;
 	a->n = 0;
