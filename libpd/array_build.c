@@ -116,11 +116,16 @@ int pd_array_builder_finish(struct pd_array_builder *a, uint64_t *root, struct p
 	return r;
 }
 
-uint64_t pd_array_build_blocks(uint64_t n, uint32_t value_size)
+uint64_t pd_array_total_blocks(uint64_t n, uint32_t value_size, uint32_t index_fill)
 {
 	uint64_t blocks = pd_array_blocks(n, value_size);
 
-	return blocks + pd_btree_build_nodes(blocks, 8);
+	return blocks + pd_btree_nodes(blocks, index_fill, index_fill);
+}
+
+uint64_t pd_array_build_blocks(uint64_t n, uint32_t value_size)
+{
+	return pd_array_total_blocks(n, value_size, pd_node_max_entries(8));
 }
 
 int pd_bitset_build(struct pd_writer *w, const uint64_t *words, uint64_t nr_bits, uint64_t *root,

@@ -33,6 +33,9 @@ int pd_array_builder_finish(struct pd_array_builder *a, uint64_t *root, struct p
  * tree); pd_array_builder_finish() then writes the index. */
 int pd_array_builder_flush_partial(struct pd_array_builder *a, struct pd_err *e);
 
+/* Blocks of an array of n entries: its value blocks (pd_array_blocks) and
+ * an index whose nodes hold index_fill entries (pd_btree_nodes). */
+uint64_t pd_array_total_blocks(uint64_t n, uint32_t value_size, uint32_t index_fill);
 /* Blocks the builder writes for an array of n entries: values and index. */
 uint64_t pd_array_build_blocks(uint64_t n, uint32_t value_size);
 
