@@ -8,11 +8,6 @@ struct array_state {
 	struct pd_err *e;
 };
 
-uint32_t pd_array_entries_per_block(uint32_t value_size)
-{
-	return pd_array_max_entries(value_size);
-}
-
 static int damage(struct array_state *s, struct pd_err *d)
 {
 	if (!s->w->damage) {
@@ -148,7 +143,7 @@ int pd_array_walk(const struct pd_array_walker *w, uint64_t root, struct pd_err 
 	struct pd_err d;
 	int r;
 
-	s.per_block = pd_array_entries_per_block(w->value_size);
+	s.per_block = pd_array_max_entries(w->value_size);
 	if (!s.per_block)
 		return pd_fail(e, PD_E_INVAL, root, "array: value size %u too large", w->value_size);
 	s.nr_blocks = (w->nr_entries + s.per_block - 1) / s.per_block;

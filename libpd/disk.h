@@ -73,6 +73,10 @@ struct pd_disk_bitmap_header {
 	le64 blocknr;
 } __attribute__((packed));
 _Static_assert(sizeof(struct pd_disk_bitmap_header) == 16, "bitmap header");
+_Static_assert(PD_SM_ENTRIES_PER_BITMAP == (PD_BLOCK_SIZE - sizeof(struct pd_disk_bitmap_header)) * 4,
+	       "2 bits a block after the bitmap header");
+_Static_assert(PD_SM_MAX_BITMAPS == (PD_BLOCK_SIZE - 16) / sizeof(struct pd_disk_index_entry),
+	       "index entries after the index header");
 
 /* The space map root as it sits in a superblock (128 bytes reserved). */
 #define PD_SM_ROOT_SIZE 128u
