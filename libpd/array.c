@@ -10,12 +10,7 @@ struct array_state {
 
 static int damage(struct array_state *s, struct pd_err *d)
 {
-	if (!s->w->damage) {
-		if (s->e)
-			*s->e = *d;
-		return -d->code;
-	}
-	return s->w->damage(s->w->ctx, d);
+	return pd_walk_damage(s->w->damage, s->w->ctx, d, s->e);
 }
 
 /* Array blocks [first, last] were not delivered: tell the owner which entries. */

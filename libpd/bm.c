@@ -4,6 +4,7 @@
 #include <string.h>
 #include "bm.h"
 #include "disk.h"
+#include "io.h"
 
 struct slot {
 	uint64_t block;
@@ -231,9 +232,7 @@ void pd_bm_prefetch(struct pd_bm *bm, const uint64_t *blocks, unsigned n)
 		}
 		if (!k)
 			return;
-		do
-			got = preadv(bm->dev.fd, iov, (int)k, (off_t)(want[i] << PD_BLOCK_SHIFT));
-		while (got < 0 && errno == EINTR);
+		got = pd_preadv(bm->dev.fd, iov, (int)k, want[i] << PD_BLOCK_SHIFT);
 		for (unsigned m = 0; m < k; m++) {
 			bm->slots[slot[m]].pins = 0;
 			bm->slots[slot[m]].used = 0;

@@ -22,12 +22,7 @@ struct walk_state {
 
 static int report(struct walk_state *s, struct pd_err *d)
 {
-	if (!s->w->damage) {
-		if (s->e && s->e != d)
-			*s->e = *d;
-		return -d->code;
-	}
-	return s->w->damage(s->w->ctx, d);
+	return pd_walk_damage(s->w->damage, s->w->ctx, d, s->e);
 }
 
 /* Checks keys of n lie in [lo, hi) and increase strictly. */

@@ -42,12 +42,7 @@ struct overflow {
 
 static int damage(const struct pd_sm_walker *w, struct pd_err *d, struct pd_err *e)
 {
-	if (!w->damage) {
-		if (e)
-			*e = *d;
-		return -d->code;
-	}
-	return w->damage(w->ctx, d);
+	return pd_walk_damage(w->damage, w->ctx, d, e);
 }
 
 static int overflow_leaf(void *ctx, const struct pd_node *n)

@@ -684,7 +684,6 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_err
 	xmlSAXHandler sax;
 	char *buf = chunk_buffer(CHUNK, err);
 	uint64_t at = 0;
-	size_t have = 0;
 
 	if (!buf)
 		return -1;
@@ -695,22 +694,18 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct era_xml_err
 	/* whole CHUNKs (short reads of pipes gathered): the same pieces
 	 * whatever the input is */
 	while (!p.failed) {
-		ssize_t n = read(fd, buf + have, CHUNK - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
+		size_t n;
+		if (pd_read_all(fd, buf, CHUNK, &n)) {
 			p.failed = 1;
 			err->code = PD_E_IO;
 			snprintf(err->msg, sizeof(err->msg), "read failed: %s", strerror(errno));
 			break;
 		}
-		have += (size_t)n;
-		if (have == CHUNK || (n == 0 && have)) {
-			feed(&p, ev, buf, have, at);
-			at += have;
-			have = 0;
+		if (n) {
+			feed(&p, ev, buf, n, at);
+			at += n;
 		}
-		if (n == 0)
+		if (n < CHUNK)
 			break;
 	}
 	free(buf);
