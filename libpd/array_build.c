@@ -128,12 +128,6 @@ uint64_t pd_array_build_blocks(uint64_t n, uint32_t value_size)
 	return pd_array_total_blocks(n, value_size, pd_node_max_entries(8));
 }
 
-int pd_bitset_build(struct pd_writer *w, const uint64_t *words, uint64_t nr_bits, uint64_t *root,
-		    struct pd_err *e)
-{
-	return pd_bitset_build_held(w, words, nr_bits, nr_bits, root, e);
-}
-
 int pd_bitset_build_held(struct pd_writer *w, const uint64_t *words, uint64_t held, uint64_t nr_bits,
 			 uint64_t *root, struct pd_err *e)
 {

@@ -39,11 +39,9 @@ uint64_t pd_array_total_blocks(uint64_t n, uint32_t value_size, uint32_t index_f
 /* Blocks the builder writes for an array of n entries: values and index. */
 uint64_t pd_array_build_blocks(uint64_t n, uint32_t value_size);
 
-/* Writes a bitset of nr_bits bits from host-order words; *root its root. */
-int pd_bitset_build(struct pd_writer *w, const uint64_t *words, uint64_t nr_bits, uint64_t *root,
-		    struct pd_err *e);
-/* The same when only bits [0, held) are in words (held <= nr_bits): the
- * rest are written clear. */
+/* Writes a bitset of nr_bits bits from host-order words; *root its root.
+ * Only bits [0, held) are in words (held <= nr_bits): the rest are
+ * written clear. */
 int pd_bitset_build_held(struct pd_writer *w, const uint64_t *words, uint64_t held, uint64_t nr_bits,
 			 uint64_t *root, struct pd_err *e);
 

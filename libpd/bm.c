@@ -83,7 +83,6 @@ void pd_bm_close(struct pd_bm *bm)
 
 uint64_t pd_bm_nr_blocks(const struct pd_bm *bm) { return bm->dev.nr_blocks; }
 const char *pd_bm_path(const struct pd_bm *bm) { return bm->dev.path; }
-struct pd_bdev *pd_bm_bdev(struct pd_bm *bm) { return &bm->dev; }
 
 static void *slot_data(struct pd_bm *bm, unsigned i)
 {

@@ -38,11 +38,6 @@ uint64_t pd_btree_nodes(uint64_t n, uint32_t leaf_fill, uint32_t internal_fill)
 	}
 }
 
-uint64_t pd_btree_build_nodes(uint64_t n, uint32_t value_size)
-{
-	return pd_btree_nodes(n, pd_node_max_entries(value_size), pd_node_max_entries(8));
-}
-
 int pd_btree_builder_init(struct pd_btree_builder *b, struct pd_writer *w, uint32_t value_size,
 			  struct pd_err *e)
 {

@@ -35,9 +35,6 @@ struct pd_btree_builder {
  * node internal_fill. The builder fills nodes; era_metadata_size assumes
  * them half full, as the kernel's splits leave them. */
 uint64_t pd_btree_nodes(uint64_t n, uint32_t leaf_fill, uint32_t internal_fill);
-/* Nodes the builder writes for n entries of value_size bytes (all levels):
- * the exact count, for size checks before building. */
-uint64_t pd_btree_build_nodes(uint64_t n, uint32_t value_size);
 int pd_btree_builder_init(struct pd_btree_builder *b, struct pd_writer *w, uint32_t value_size,
 			  struct pd_err *e);
 void pd_btree_builder_free(struct pd_btree_builder *b);

@@ -49,12 +49,18 @@ uint64_t built_blocks(uint32_t nr_blocks, uint32_t nr_ws)
 	return wk.sb.sm.nr_allocated;
 }
 
+// The writeset tree as the builder writes it: full leaves of 201, full internal nodes.
+uint64_t ws_tree_built(uint64_t nr_ws)
+{
+	return pd_btree_nodes(nr_ws, ERA_WS_TREE_LEAF_ENTRIES, pd_node_max_entries(8));
+}
+
 // The model, full nodes: superblock, era array, writesets, writeset tree, space map.
 uint64_t model_blocks(uint32_t nr_blocks, uint32_t nr_ws)
 {
 	return 1 + pd_array_build_blocks(nr_blocks, 4) +
 	       nr_ws * pd_array_build_blocks(pd_bitset_words(nr_blocks), 8) +
-	       pd_btree_build_nodes(nr_ws, sizeof(era_disk_writeset)) + pd_sm_overhead(DEV_BLOCKS);
+	       ws_tree_built(nr_ws) + pd_sm_overhead(DEV_BLOCKS);
 }
 
 struct Case {
@@ -110,7 +116,7 @@ TEST(SizeModel, EstimateIsTheModelHalfFullAndBoundsTheBuilder)
 		EXPECT_EQ(s.writeset_tree, pd_btree_nodes(c.nr_ws + 1, half_tree, half_tree));
 		EXPECT_GE(s.era_array, pd_array_build_blocks(c.nr_blocks, 4));
 		EXPECT_GE(s.writeset, pd_array_build_blocks(pd_bitset_words(c.nr_blocks), 8));
-		EXPECT_GE(s.writeset_tree, pd_btree_build_nodes(c.nr_ws, sizeof(era_disk_writeset)));
+		EXPECT_GE(s.writeset_tree, ws_tree_built(c.nr_ws));
 		// the live image holds what the builder writes, its space map aside
 		EXPECT_GE(s.live, built_blocks(c.nr_blocks, c.nr_ws) - pd_sm_overhead(DEV_BLOCKS));
 	}
