@@ -43,10 +43,21 @@ static int f_problem(void *ctx, const struct era_report *r)
 	/* a salvage goes on past everything it can: the writer's answer is not asked */
 	if (f->pass == P_EMIT && f->out->problem)
 		f->out->problem(f->out->ctx, r);
-	if (r->id == ERA_P_WS_BITSET)
-		f->bitset_damaged = 1;
-	if ((r->id == ERA_P_WS_TREE || r->id == ERA_P_WS_TOO_LARGE || r->id == ERA_P_WS_ERA_FUTURE) &&
-	    !f->writesets_lost) {
+	return 0;
+}
+
+static void f_bitset_damaged(void *ctx, const struct era_writeset_info *ws)
+{
+	(void)ws;
+	((struct filt *)ctx)->bitset_damaged = 1;
+}
+
+/* Writesets lost: every era array entry gets the current era (era_salvage.h). */
+static void f_writesets_lost(void *ctx)
+{
+	struct filt *f = ctx;
+
+	if (!f->writesets_lost) {
 		struct era_report rep = { .id = ERA_P_WS_TREE, .block = PD_NO_BLOCK };
 
 		f->writesets_lost = 1;
@@ -56,7 +67,6 @@ static int f_problem(void *ctx, const struct era_report *r)
 		if (f->pass == P_EMIT && f->out->problem)
 			f->out->problem(f->out->ctx, &rep);
 	}
-	return 0;
 }
 
 static int f_superblock(void *ctx, const struct era_sb *sb)
@@ -128,7 +138,9 @@ static int f_writeset(void *ctx, const struct era_writeset_info *ws, const uint6
 		struct era_report rep = { .id = ERA_P_WS_ERA_FUTURE, .block = ws->root };
 		snprintf(rep.detail, sizeof(rep.detail), "writeset for era %u dropped: newer than the current era %u",
 			 ws->era, f->sb.current_era);
-		return f_problem(f, &rep);
+		f_problem(f, &rep);
+		f_writesets_lost(f);
+		return 0;
 	}
 	if (damaged && ws->nr_bits < f->sb.nr_blocks) {
 		/* Its size may be what was damaged: every block past the bits it
@@ -311,6 +323,8 @@ static int run(struct filt *f, struct pd_bm *bm, uint64_t sb_location)
 		.era_block = f_era_block,
 		.era_array_end = f_ea_end,
 		.problem = f_problem,
+		.writesets_lost = f_writesets_lost,
+		.bitset_damaged = f_bitset_damaged,
 	};
 	/* bits that damage hides count as written: a salvage must not lose writes */
 	const struct era_walk_opts wo = { .sb_location = sb_location, .flags = ERA_WALK_LOST_WRITTEN };

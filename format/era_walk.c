@@ -42,10 +42,18 @@ static int say_to(void *ctx, const struct era_report *r)
 
 #define problem(w, ...) era_report_to(say_to, (w), __VA_ARGS__)
 
+/* The walker's findings a repair decides on, told as such. */
+static void writesets_lost(struct walk *w)
+{
+	if (w->v->writesets_lost)
+		w->v->writesets_lost(w->v->ctx);
+}
+
 static int damage(void *ctx, const struct pd_err *d)
 {
 	struct walk *w = ctx;
 	struct era_report r = { .id = w->phase, .block = d->block };
+	int rr;
 
 	if (w->phase == ERA_P_ERA_ARRAY) {
 		/* the origin blocks whose eras the damaged part held */
@@ -54,7 +62,12 @@ static int damage(void *ctx, const struct pd_err *d)
 		w->lost_begin = w->lost_end = 0;
 	}
 	snprintf(r.detail, sizeof(r.detail), "%s", d->msg);
-	return say(w, &r);
+	rr = say(w, &r);
+	if (w->phase == ERA_P_WS_TREE)
+		writesets_lost(w);
+	else if (w->phase == ERA_P_WS_BITSET && w->v->bitset_damaged)
+		w->v->bitset_damaged(w->v->ctx, w->cur_ws);
+	return rr;
 }
 
 /* Writeset tree leaves: collect (era, nr_bits, root). */
@@ -69,6 +82,7 @@ static int ws_leaf(void *ctx, const struct pd_node *n)
 		if (key > UINT32_MAX) {
 			r = problem(w, ERA_P_WS_TREE, n->block, "writeset tree: era key %llu does not fit 32 bits",
 				    (unsigned long long)key);
+			writesets_lost(w);
 			if (r)
 				return r;
 			continue;
@@ -80,8 +94,10 @@ static int ws_leaf(void *ctx, const struct pd_node *n)
 			if (w->nr_ws >= w->ws_limit) {
 				/* said like any damage; the walk goes on without them */
 				w->ws_overflow = 1;
-				return problem(w, ERA_P_WS_TREE, n->block,
-					       "writeset tree: more entries than the device can hold");
+				r = problem(w, ERA_P_WS_TREE, n->block,
+					    "writeset tree: more entries than the device can hold");
+				writesets_lost(w);
+				return r;
 			}
 			p = realloc(w->ws, cap * sizeof(*p));
 			if (!p)
@@ -151,6 +167,7 @@ static int walk_writesets(struct walk *w, int data)
 			r = problem(w, ERA_P_WS_ERA_FUTURE, w->sb.writeset_tree_root,
 				    "archived writeset for era %u, but the current era is %u", ws->era,
 				    w->sb.current_era);
+			writesets_lost(w);
 			if (r)
 				goto out;
 		}
@@ -158,6 +175,7 @@ static int walk_writesets(struct walk *w, int data)
 			r = problem(w, ERA_P_WS_TOO_LARGE, ws->root,
 				    "writeset for era %u claims %u bits, more than dm-era allows (%u)", ws->era,
 				    ws->nr_bits, ERA_MAX_NR_BITS);
+			writesets_lost(w);
 			if (r)
 				goto out;
 			continue;
@@ -166,6 +184,7 @@ static int walk_writesets(struct walk *w, int data)
 			r = problem(w, ERA_P_WS_TOO_LARGE, ws->root,
 				    "writeset for era %u claims %u bits, more than the metadata device can hold",
 				    ws->era, ws->nr_bits);
+			writesets_lost(w);
 			if (r)
 				goto out;
 			continue;

@@ -44,6 +44,13 @@ struct era_visitor {
 	/* Optional: the walk stopped on an error (not out of memory) in the
 	 * part `part` (e as returned), whether or not problem() heard of it. */
 	void (*stopped)(void *ctx, enum era_problem_id part, const struct pd_err *e);
+	/* Optional, for repair, each after the problem() that says why: the
+	 * writeset tree, or an archived writeset's era or size, is damaged, so
+	 * writesets may be missing; the bitset of the writeset about to be
+	 * handed to writeset() (ws) had damage. (Era array entries that cannot
+	 * be read show as a gap in era_block()'s first.) */
+	void (*writesets_lost)(void *ctx);
+	void (*bitset_damaged)(void *ctx, const struct era_writeset_info *ws);
 };
 
 enum {
