@@ -333,7 +333,7 @@ int era_build_era_array_begin(struct era_builder *b, struct pd_err *e)
 
 static int fill_gap(struct era_builder *b, uint64_t upto, struct pd_err *e)
 {
-	uint32_t v = htole32(b->p.gap_era);
+	uint32_t v = b->p.gap_era;
 	int r;
 
 	if (!(b->p.options & ERA_BUILD_ALLOW_GAPS))
@@ -378,7 +378,7 @@ int era_build_era(struct era_builder *b, uint32_t block, uint32_t era, struct pd
 	}
 	if (era > b->ea_max)
 		b->ea_max = era;
-	r = eaw_push(&b->ea, htole32(era), e);
+	r = eaw_push(&b->ea, era, e);
 	if (__builtin_expect(r != 0, 0)) {
 		b->st = S_FAILED;
 		return r;
