@@ -290,7 +290,6 @@ static int walk_snapshot(struct walk *w)
 	struct pd_err d;
 	int r;
 
-	pd_refs_inc(w->refs, live.metadata_snap);
 	r = era_sb_read(w->bm, live.metadata_snap, &w->sb, &d);
 	if (r) {
 		w->sb = live;
@@ -328,8 +327,6 @@ int era_walk(struct pd_bm *bm, const struct era_walk_opts *opts, const struct er
 		return 0;
 	if (v->count_refs && (r = v->count_refs(v->ctx, &w.sb, &w.refs)))
 		return r;
-	if (w.refs)
-		pd_refs_inc(w.refs, ERA_SUPERBLOCK_LOCATION);
 	r = 0;
 	/* Counting needs every block the metadata reaches, whatever is skipped. */
 	if (!(opts->flags & ERA_WALK_NO_WRITESETS) || w.refs)

@@ -35,8 +35,9 @@ struct era_visitor {
 	/* A problem found. Return 0 to go on past it, negative to stop. */
 	int (*problem)(void *ctx, const struct era_report *r);
 	/* Optional, after superblock(): set *refs to a counter (sized for the
-	 * space map) to have every metadata block the walk reaches counted in
-	 * it, a held metadata snapshot's trees included, whatever the flags
+	 * space map) to have every block of the trees the walk reaches counted
+	 * in it (the superblocks are the counter owner's to count), a held
+	 * metadata snapshot's trees included, whatever the flags
 	 * skip (a btree node met before, in another tree, is counted but not
 	 * walked again). Leave it NULL not to count. A nonzero return stops
 	 * the walk. */
