@@ -6,6 +6,7 @@
 #include "../libpd/bitset.h"
 #include "../libpd/btree_build.h"
 #include "../libpd/disk.h"
+#include "../libpd/sm_build.h"
 #include "era_size.h"
 
 /* Index and tree nodes half full (era_size.h), through libpd's one model. */
@@ -16,14 +17,9 @@
  * tree nodes for blocks shared by a snapshot, and slack for tiny devices. */
 #define RESERVE_BLOCKS 16u
 
-static uint64_t div_up(uint64_t a, uint64_t b)
-{
-	return a / b + (a % b != 0);
-}
-
 int era_metadata_size(const struct era_size_opts *o, struct era_size *s, struct pd_err *e)
 {
-	uint64_t data, m, bitmaps;
+	uint64_t data, m;
 
 	if (o->nr_blocks == 0)
 		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "the number of origin blocks must be 1 to %u",
@@ -49,8 +45,8 @@ int era_metadata_size(const struct era_size_opts *o, struct era_size *s, struct 
 	/* The space map describes the whole device, itself included. */
 	m = data;
 	for (;;) {
-		bitmaps = div_up(m, PD_SM_ENTRIES_PER_BITMAP);
-		s->space_map = 2 * (bitmaps + 1 + REF_COUNT_TREE_BLOCKS);
+		/* bitmaps, index and ref-count tree, doubled for shadowing */
+		s->space_map = 2 * (pd_sm_nr_bitmaps(m) + 1 + REF_COUNT_TREE_BLOCKS);
 		if (data + s->space_map <= m)
 			break;
 		m = data + s->space_map;
