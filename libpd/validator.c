@@ -1,4 +1,5 @@
 #include "validator.h"
+#include "btree.h"
 #include "crc32c.h"
 #include "disk.h"
 
@@ -37,14 +38,16 @@ static int btree_check(const struct pd_validator *v, const void *data, uint64_t 
 {
 	const struct pd_disk_node_header *h = data;
 	uint32_t flags, nr, max, vs;
+	struct pd_node n;
 	int r = check_sealed(v, data, le64toh(h->blocknr), where, e);
 
 	if (r)
 		return r;
-	flags = le32toh(h->flags);
-	nr = le32toh(h->nr_entries);
-	max = le32toh(h->max_entries);
-	vs = le32toh(h->value_size);
+	pd_node_decode(data, where, &n);
+	flags = n.flags;
+	nr = n.nr_entries;
+	max = n.max_entries;
+	vs = n.value_size;
 	if (flags != PD_NODE_INTERNAL && flags != PD_NODE_LEAF)
 		return pd_fail(e, PD_E_CORRUPT, where, "btree node: bad flags %u", flags);
 	if (vs == 0 || vs > PD_BLOCK_SIZE)
