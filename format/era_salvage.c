@@ -138,9 +138,7 @@ static int f_writeset(void *ctx, const struct era_writeset_info *ws, const uint6
 		struct era_report rep = { .id = ERA_P_WS_ERA_FUTURE, .block = ws->root };
 		snprintf(rep.detail, sizeof(rep.detail), "writeset for era %u dropped: newer than the current era %u",
 			 ws->era, f->sb.current_era);
-		f_problem(f, &rep);
-		f_writesets_lost(f);
-		return 0;
+		return f_problem(f, &rep);
 	}
 	if (damaged && ws->nr_bits < f->sb.nr_blocks) {
 		/* Its size may be what was damaged: every block past the bits it

@@ -53,7 +53,6 @@ static int damage(void *ctx, const struct pd_err *d)
 {
 	struct walk *w = ctx;
 	struct era_report r = { .id = w->phase, .block = d->block };
-	int rr;
 
 	if (w->phase == ERA_P_ERA_ARRAY) {
 		/* the origin blocks whose eras the damaged part held */
@@ -62,12 +61,27 @@ static int damage(void *ctx, const struct pd_err *d)
 		w->lost_begin = w->lost_end = 0;
 	}
 	snprintf(r.detail, sizeof(r.detail), "%s", d->msg);
-	rr = say(w, &r);
-	if (w->phase == ERA_P_WS_TREE)
-		writesets_lost(w);
-	else if (w->phase == ERA_P_WS_BITSET && w->v->bitset_damaged)
+	return say(w, &r);
+}
+
+/* Damage in the writeset tree: writesets may be lost. */
+static int ws_tree_damage(void *ctx, const struct pd_err *d)
+{
+	int r = damage(ctx, d);
+
+	writesets_lost(ctx);
+	return r;
+}
+
+/* Damage in the bitset of the writeset being read. */
+static int bitset_damage(void *ctx, const struct pd_err *d)
+{
+	struct walk *w = ctx;
+	int r = damage(ctx, d);
+
+	if (w->v->bitset_damaged)
 		w->v->bitset_damaged(w->v->ctx, w->cur_ws);
-	return rr;
+	return r;
 }
 
 /* Writeset tree leaves: collect (era, nr_bits, root). */
@@ -124,7 +138,7 @@ static int walk_writesets(struct walk *w, int data)
 	struct pd_btree_walker bw = {
 		.bm = w->bm, .value_size = sizeof(struct era_disk_writeset),
 		.refs = w->refs,
-		.leaf = ws_leaf, .damage = damage, .ctx = w,
+		.leaf = ws_leaf, .damage = ws_tree_damage, .ctx = w,
 	};
 	uint64_t *words = NULL;
 	size_t cap_words = 0;
@@ -207,7 +221,7 @@ static int walk_writesets(struct walk *w, int data)
 			cap_words = need;
 		}
 		w->phase = ERA_P_WS_BITSET;
-		r = pd_bitset_load(w->bm, ws->root, ws->nr_bits, words, w->refs, damage, w,
+		r = pd_bitset_load(w->bm, ws->root, ws->nr_bits, words, w->refs, bitset_damage, w,
 				   (w->o->flags & ERA_WALK_LOST_WRITTEN) ? PD_BITSET_LOST_SET : 0, w->e);
 		if (r)
 			goto out;

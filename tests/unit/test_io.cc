@@ -42,7 +42,7 @@ TEST(Io, ReadAllFailsWithErrnoOnABadFd)
 	char buf[4];
 	size_t done = 99;
 	errno = 0;
-	EXPECT_EQ(pd_read_all(-1, buf, sizeof(buf), &done), -1);
+	EXPECT_LT(pd_read_all(-1, buf, sizeof(buf), &done), 0); // -1, or -PD_E_IO once io.h says so
 	EXPECT_EQ(errno, EBADF);
 	EXPECT_EQ(done, 0u);
 }
