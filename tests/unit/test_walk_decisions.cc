@@ -10,16 +10,16 @@ namespace {
 
 const uint64_t MiB = 1u << 20;
 
+// A finding's problem id, whichever carrier the visitor hands (era_report's
+// id, or pd_err's problem), so this test does not depend on its name.
+template <class R> auto problem_id(const R *r, int) -> decltype(int(r->problem)) { return r->problem; }
+template <class R> auto problem_id(const R *r, long) -> decltype(int(r->id)) { return r->id; }
+
 // What a repair hears, in order: "P<id>" a problem, "L" writesets lost,
 // "B<era>" a damaged bitset, "W<era>" a writeset handed on.
 struct Heard {
 	std::vector<std::string> ev;
 
-	static int on_problem(void *c, const era_report *r)
-	{
-		static_cast<Heard *>(c)->ev.push_back("P" + std::to_string(r->id));
-		return 0;
-	}
 	static void on_lost(void *c) { static_cast<Heard *>(c)->ev.push_back("L"); }
 	static void on_bitset(void *c, const era_writeset_info *ws)
 	{
@@ -37,7 +37,10 @@ std::vector<std::string> heard(const std::string &path)
 	Heard h;
 	era_visitor v{};
 	v.ctx = &h;
-	v.problem = Heard::on_problem;
+	v.problem = [](void *c, const auto *r) -> int {
+		static_cast<Heard *>(c)->ev.push_back("P" + std::to_string(problem_id(r, 0)));
+		return 0;
+	};
 	v.writeset = Heard::on_ws;
 	v.writesets_lost = Heard::on_lost;
 	v.bitset_damaged = Heard::on_bitset;
