@@ -18,7 +18,7 @@ static int on_block(void *ctx, uint64_t first, const void *values, uint32_t n, u
 		return pd_fail(m->e, PD_E_CORRUPT, where, "cache mapping array: entries %llu.. where %llu expected",
 			       (unsigned long long)first, (unsigned long long)m->next);
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t v = pd_get64(p + 8 * i);
+		uint64_t v = pd_le64_at(p, i);
 
 		if (!(v & CACHE_MAP_VALID))
 			continue;

@@ -39,15 +39,14 @@ void cache_sb_decode(const void *block, struct cache_sb *sb)
 	sb->cache_blocks = le32toh(d->cache_blocks);
 	/* Version 1 superblocks leave these bytes zero; only v2 gives them meaning. */
 	sb->dirty_root = sb->version >= 2 ? le64toh(d->dirty_root) : 0;
+	sb->incompat_flags = le32toh(d->incompat_flags);
 }
 
 int cache_sb_read(struct pd_bm *bm, struct cache_sb *sb, void *raw, struct pd_err *e)
 {
 	const uint64_t where = CACHE_SUPERBLOCK_LOCATION;
-	const struct cache_disk_sb *d;
 	const void *data;
 	uint64_t nr = pd_bm_nr_blocks(bm);
-	uint32_t incompat;
 	int r;
 
 	if (nr == 0)
@@ -55,9 +54,7 @@ int cache_sb_read(struct pd_bm *bm, struct cache_sb *sb, void *raw, struct pd_er
 	r = pd_bm_get(bm, where, NULL, &data, e);
 	if (r)
 		return r;
-	d = data;
 	cache_sb_decode(data, sb);
-	incompat = le32toh(d->incompat_flags);
 	if (raw)
 		memcpy(raw, data, PD_BLOCK_SIZE);
 	/* Magic before checksum: a foreign block should be called what it is. */
@@ -75,8 +72,9 @@ int cache_sb_read(struct pd_bm *bm, struct cache_sb *sb, void *raw, struct pd_er
 	if (sb->flags & CACHE_SB_FLAG_NEEDS_CHECK)
 		return pd_fail(e, PD_E_CORRUPT, where,
 			       "cache superblock: needs-check flag set (run cache_check; the mappings cannot be trusted)");
-	if (incompat)
-		return pd_fail(e, PD_E_CORRUPT, where, "cache superblock: unknown incompat flags 0x%x", incompat);
+	if (sb->incompat_flags)
+		return pd_fail(e, PD_E_CORRUPT, where, "cache superblock: unknown incompat flags 0x%x",
+			       sb->incompat_flags);
 	if (sb->metadata_block_size != CACHE_METADATA_BLOCK_SECTORS)
 		return pd_fail(e, PD_E_CORRUPT, where, "cache superblock: metadata_block_size %u, expected %u",
 			       sb->metadata_block_size, CACHE_METADATA_BLOCK_SECTORS);

@@ -22,6 +22,7 @@ struct cache_sb {
 	uint32_t metadata_block_size;
 	uint32_t cache_blocks;          /* entries in the mapping array */
 	uint64_t dirty_root;            /* version 2 */
+	uint32_t incompat_flags;
 };
 
 extern const struct pd_validator cache_sb_validator;

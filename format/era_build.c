@@ -89,12 +89,15 @@ static int holds_era_superblock(struct pd_bdev *dev)
 {
 	void *blk;
 	struct pd_err e;
+	struct era_sb sb;
 	int found = 1; /* when unsure, sync */
 
 	if (posix_memalign(&blk, PD_BLOCK_SIZE, PD_BLOCK_SIZE))
 		return 1;
-	if (!pd_bdev_read(dev, ERA_SUPERBLOCK_LOCATION, blk, &e))
-		found = pd_get64((const char *)blk + offsetof(struct era_disk_sb, magic)) == ERA_MAGIC;
+	if (!pd_bdev_read(dev, ERA_SUPERBLOCK_LOCATION, blk, &e)) {
+		era_sb_decode(blk, ERA_SUPERBLOCK_LOCATION, &sb);
+		found = sb.magic == ERA_MAGIC;
+	}
 	free(blk);
 	return found;
 }
@@ -330,7 +333,7 @@ int era_build_era_array_begin(struct era_builder *b, struct pd_err *e)
 
 static int fill_gap(struct era_builder *b, uint64_t upto, struct pd_err *e)
 {
-	uint32_t v = htole32(b->p.gap_era);
+	uint32_t v = b->p.gap_era;
 	int r;
 
 	if (!(b->p.options & ERA_BUILD_ALLOW_GAPS))
@@ -375,7 +378,7 @@ int era_build_era(struct era_builder *b, uint32_t block, uint32_t era, struct pd
 	}
 	if (era > b->ea_max)
 		b->ea_max = era;
-	r = eaw_push(&b->ea, htole32(era), e);
+	r = eaw_push(&b->ea, era, e);
 	if (__builtin_expect(r != 0, 0)) {
 		b->st = S_FAILED;
 		return r;
@@ -391,7 +394,7 @@ int era_build_eras_le(struct era_builder *b, uint64_t first, const void *values,
 	for (uint32_t i = 0; i < n; i++) {
 		if (first + i > UINT32_MAX)
 			return era_build_fail(b, e, PD_E_RANGE, "era block %llu is out of range", (unsigned long long)(first + i));
-		r = era_build_era(b, (uint32_t)(first + i), pd_get32(p + 4u * i), e);
+		r = era_build_era(b, (uint32_t)(first + i), pd_le32_at(p, i), e);
 		if (r)
 			return r;
 	}
@@ -414,7 +417,9 @@ static int build_ws_tree(struct era_builder *b, uint64_t *root, struct pd_err *e
 	if (b->nr_ws) /* qsort(NULL, 0) is undefined */
 		qsort(b->ws, b->nr_ws, sizeof(*b->ws), ws_cmp);
 	for (uint32_t i = 0; i < b->nr_ws; i++) {
-		struct era_disk_writeset v = { htole32(b->ws[i].nr_bits), htole64(b->ws[i].root) };
+		struct era_disk_writeset v;
+
+		era_disk_writeset_encode(&v, b->ws[i].nr_bits, b->ws[i].root);
 		r = pd_btree_builder_push(&bt, b->ws[i].era, &v, e);
 		if (r) {
 			pd_btree_builder_free(&bt);

@@ -33,14 +33,11 @@ int eaw_init(struct eaw *w, int fd, uint64_t nr, int dry, struct pd_err *e)
 
 static void eaw_seal(const struct eaw *w, unsigned char *blk, uint64_t idx)
 {
-	struct pd_disk_array_header *h = (struct pd_disk_array_header *)blk;
+	const size_t hs = sizeof(struct pd_disk_array_header);
 	uint32_t n = ea_entries_in(w, idx);
 
-	h->max_entries = htole32(EA_PER);
-	h->nr_entries = htole32(n);
-	h->value_size = htole32(4);
-	h->blocknr = htole64(1 + idx);
-	memset(blk + sizeof(*h) + 4u * n, 0, (size_t)(EA_PER - n) * 4u + (PD_BLOCK_SIZE - sizeof(*h) - 4u * EA_PER));
+	pd_array_hdr_encode(blk, &(struct pd_array_hdr){ EA_PER, n, 4, 1 + idx });
+	memset(blk + hs + 4u * n, 0, (size_t)(EA_PER - n) * 4u + (PD_BLOCK_SIZE - hs - 4u * EA_PER));
 	pd_array_validator.prepare(&pd_array_validator, blk, 1 + idx);
 }
 

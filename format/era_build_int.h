@@ -51,14 +51,15 @@ int eaw_end(struct eaw *w, struct pd_err *e);
 /* The era array's index (array block i at block 1 + i), built by w. */
 int eaw_build_index(struct pd_writer *w, uint64_t nr, uint64_t *root, struct pd_err *e);
 
-static inline int eaw_push(struct eaw *w, uint32_t le_value, struct pd_err *e)
+/* Appends one era; the writer stores it little-endian. */
+static inline int eaw_push(struct eaw *w, uint32_t era, struct pd_err *e)
 {
 	if (__builtin_expect(w->cur_n == w->cur_cap, 0)) {
 		int r = eaw_advance(w, e);
 		if (r)
 			return r;
 	}
-	w->cur[w->cur_n++] = le_value;
+	w->cur[w->cur_n++] = htole32(era);
 	w->next++;
 	return 0;
 }

@@ -243,7 +243,7 @@ int era_build_part_era(struct era_build_part *q, uint32_t block, uint32_t era, s
 		return part_fail(q, e, PD_E_RANGE, "era entry out of range");
 	if (era > q->ea_max)
 		q->ea_max = era;
-	if (__builtin_expect(eaw_push(&q->ea, htole32(era), e) != 0, 0)) {
+	if (__builtin_expect(eaw_push(&q->ea, era, e) != 0, 0)) {
 		q->st = S_FAILED;
 		return -PD_E_IO;
 	}

@@ -88,7 +88,7 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 	if (max > c->max_era) {
 		c->max_era = max;
 		for (uint32_t i = 0; i < n; i++)
-			if (pd_get32((const char *)values + 4 * i) == max) {
+			if (pd_le32_at(values, i) == max) {
 				c->max_era_block = first + i;
 				break;
 			}
@@ -96,7 +96,7 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 	if (max <= c->current_era)
 		return 0; /* the usual case, found without a branch a value */
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t era = pd_get32((const char *)values + 4 * i);
+		uint32_t era = pd_le32_at(values, i);
 
 		if (era > c->current_era && c->nr_future++ < MAX_ERA_LISTED) {
 			struct pd_err r;

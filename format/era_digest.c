@@ -58,7 +58,7 @@ void era_digest_compare_le(const struct era_digest_map *m, uint64_t first, const
 
 		if (!era_digest_marked(m, b))
 			continue;
-		era = pd_get32(p + 4 * i);
+		era = pd_le32_at(p, i);
 		newest = m->newest[b];
 		if (era <= newest)
 			continue;

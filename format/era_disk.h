@@ -60,4 +60,19 @@ struct era_disk_writeset {
 } __attribute__((packed));
 _Static_assert(sizeof(struct era_disk_writeset) == 12, "writeset value");
 
+/* The one place a writeset tree value is read or written. */
+static inline void era_disk_writeset_decode(const void *raw, uint32_t *nr_bits, uint64_t *root)
+{
+	const struct era_disk_writeset *d = (const struct era_disk_writeset *)raw;
+
+	*nr_bits = le32toh(d->nr_bits);
+	*root = le64toh(d->root);
+}
+
+static inline void era_disk_writeset_encode(struct era_disk_writeset *d, uint32_t nr_bits, uint64_t root)
+{
+	d->nr_bits = htole32(nr_bits);
+	d->root = htole64(root);
+}
+
 #endif

@@ -53,7 +53,7 @@ void era_logical_eras(const struct era_logical *l, uint64_t first, const void *l
 {
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t b = first + i;
-		uint32_t era = pd_get32((const char *)le32_values + 4 * i);
+		uint32_t era = pd_le32_at(le32_values, i);
 
 		if (pd_bit_test(l->any, b)) {
 			/* newest writeset with the bit wins, unless the era array

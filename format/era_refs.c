@@ -16,6 +16,10 @@ int era_refs_init(struct era_refs *c, struct pd_bm *bm, const struct era_sb *sb,
 	r = pd_refs_init(&c->refs, nr, e);
 	if (r)
 		return r;
+	/* the superblocks the walker reads are not in its trees: counted here */
+	pd_refs_inc(&c->refs, ERA_SUPERBLOCK_LOCATION);
+	if (sb->metadata_snap)
+		pd_refs_inc(&c->refs, sb->metadata_snap);
 	c->counting = 1;
 	return 0;
 }

@@ -43,10 +43,21 @@ static int f_problem(void *ctx, const struct pd_err *r)
 	/* a salvage goes on past everything it can: the writer's answer is not asked */
 	if (f->pass == P_EMIT && f->out->problem)
 		f->out->problem(f->out->ctx, r);
-	if (r->problem == ERA_P_WS_BITSET)
-		f->bitset_damaged = 1;
-	if ((r->problem == ERA_P_WS_TREE || r->problem == ERA_P_WS_TOO_LARGE || r->problem == ERA_P_WS_ERA_FUTURE) &&
-	    !f->writesets_lost) {
+	return 0;
+}
+
+static void f_bitset_damaged(void *ctx, const struct era_writeset_info *ws)
+{
+	(void)ws;
+	((struct filt *)ctx)->bitset_damaged = 1;
+}
+
+/* Writesets lost: every era array entry gets the current era (era_salvage.h). */
+static void f_writesets_lost(void *ctx)
+{
+	struct filt *f = ctx;
+
+	if (!f->writesets_lost) {
 		struct pd_err rep;
 
 		f->writesets_lost = 1;
@@ -56,7 +67,6 @@ static int f_problem(void *ctx, const struct pd_err *r)
 		if (f->pass == P_EMIT && f->out->problem)
 			f->out->problem(f->out->ctx, &rep);
 	}
-	return 0;
 }
 
 static int f_superblock(void *ctx, const struct era_sb *sb)
@@ -269,7 +279,7 @@ static int f_era_block(void *ctx, uint64_t first, const void *values, uint32_t n
 
 		for (uint32_t i = 0; i < m; i++) {
 			uint64_t b = first + off + i;
-			uint32_t v = pd_get32(p + 4 * (off + i));
+			uint32_t v = pd_le32_at(p, off + i);
 
 			if (f->writesets_lost) {
 				v = cur;
@@ -312,6 +322,8 @@ static int run(struct filt *f, struct pd_bm *bm, uint64_t sb_location)
 		.era_block = f_era_block,
 		.era_array_end = f_ea_end,
 		.problem = f_problem,
+		.writesets_lost = f_writesets_lost,
+		.bitset_damaged = f_bitset_damaged,
 	};
 	/* bits that damage hides count as written: a salvage must not lose writes */
 	const struct era_walk_opts wo = { .sb_location = sb_location, .flags = ERA_WALK_LOST_WRITTEN };

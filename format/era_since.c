@@ -69,17 +69,17 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 		uint32_t i = 0;
 
 		for (; i < n && ((first + i) & 63); i++)
-			if (pd_get32(p + 4 * i) >= t)
+			if (pd_le32_at(p, i) >= t)
 				pd_bit_set(v->marked, first + i);
 		for (; i + 64 <= n; i += 64) {
 			uint64_t word = 0;
 
 			for (unsigned j = 0; j < 64; j++)
-				word |= (uint64_t)(pd_get32(p + 4 * (i + j)) >= t) << j;
+				word |= (uint64_t)(pd_le32_at(p, i + j) >= t) << j;
 			v->marked[(first + i) >> 6] |= word;
 		}
 		for (; i < n; i++)
-			if (pd_get32(p + 4 * i) >= t)
+			if (pd_le32_at(p, i) >= t)
 				pd_bit_set(v->marked, first + i);
 	}
 	return 0;

@@ -2,47 +2,24 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include "../libpd/array_build.h"
 #include "../libpd/bitset.h"
+#include "../libpd/btree_build.h"
 #include "../libpd/disk.h"
+#include "../libpd/sm_build.h"
 #include "era_size.h"
 
-#define ARRAY_INDEX_MAX_ENTRIES pd_node_max_entries(8)       /* array index btree */
-#define WRITESET_TREE_MAX_ENTRIES pd_node_max_entries(sizeof(struct era_disk_writeset))
+/* Index and tree nodes half full (era_size.h), through libpd's one model. */
+#define ARRAY_INDEX_FILL (pd_node_max_entries(8) / 2)
+#define WRITESET_TREE_FILL (ERA_WS_TREE_LEAF_ENTRIES / 2)
 #define REF_COUNT_TREE_BLOCKS 1u          /* ref-count tree: one leaf in practice */
 /* A fixed reserve: the superblock copy a metadata snapshot takes, ref-count
  * tree nodes for blocks shared by a snapshot, and slack for tiny devices. */
 #define RESERVE_BLOCKS 16u
 
-static uint64_t div_up(uint64_t a, uint64_t b)
-{
-	return a / b + (a % b != 0);
-}
-
-/* Nodes of a btree holding n entries when every node is half full. */
-static uint64_t btree_nodes(uint64_t n, uint32_t max_entries)
-{
-	uint64_t per = max_entries / 2, total = 0;
-
-	if (n == 0)
-		return 1;
-	do {
-		n = div_up(n, per);
-		total += n;
-	} while (n > 1);
-	return total;
-}
-
-/* An array of n entries of value_size bytes: its blocks and index. */
-static uint64_t array_blocks(uint64_t n, uint32_t value_size)
-{
-	uint64_t blocks = pd_array_blocks(n, value_size);
-
-	return blocks + btree_nodes(blocks, ARRAY_INDEX_MAX_ENTRIES);
-}
-
 int era_metadata_size(const struct era_size_opts *o, struct era_size *s, struct pd_err *e)
 {
-	uint64_t data, m, bitmaps;
+	uint64_t data, m;
 
 	if (o->nr_blocks == 0)
 		return pd_fail(e, PD_E_INVAL, PD_NO_BLOCK, "the number of origin blocks must be 1 to %u",
@@ -55,10 +32,10 @@ int era_metadata_size(const struct era_size_opts *o, struct era_size *s, struct 
 			       ERA_SIZE_MAX_WRITESETS);
 	*s = (struct era_size){ 0 };
 	s->superblock = 1;
-	s->era_array = array_blocks(o->nr_blocks, 4);
-	s->writeset = array_blocks(pd_bitset_words(o->nr_blocks), 8);
+	s->era_array = pd_array_total_blocks(o->nr_blocks, 4, ARRAY_INDEX_FILL);
+	s->writeset = pd_array_total_blocks(pd_bitset_words(o->nr_blocks), 8, ARRAY_INDEX_FILL);
 	s->writesets = s->writeset * ((uint64_t)o->nr_writesets + 1);
-	s->writeset_tree = btree_nodes((uint64_t)o->nr_writesets + 1, WRITESET_TREE_MAX_ENTRIES);
+	s->writeset_tree = pd_btree_nodes((uint64_t)o->nr_writesets + 1, WRITESET_TREE_FILL, WRITESET_TREE_FILL);
 	s->live = s->superblock + s->era_array + s->writesets + s->writeset_tree;
 	s->snapshot = o->no_snapshot ? 0 : s->era_array + s->writesets + s->writeset_tree;
 	s->cow = s->era_array + s->writesets + s->writeset_tree;
@@ -68,8 +45,8 @@ int era_metadata_size(const struct era_size_opts *o, struct era_size *s, struct 
 	/* The space map describes the whole device, itself included. */
 	m = data;
 	for (;;) {
-		bitmaps = div_up(m, PD_SM_ENTRIES_PER_BITMAP);
-		s->space_map = 2 * (bitmaps + 1 + REF_COUNT_TREE_BLOCKS);
+		/* bitmaps, index and ref-count tree, doubled for shadowing */
+		s->space_map = 2 * (pd_sm_nr_bitmaps(m) + 1 + REF_COUNT_TREE_BLOCKS);
 		if (data + s->space_map <= m)
 			break;
 		m = data + s->space_map;

@@ -42,6 +42,13 @@ static int say_to(void *ctx, const struct pd_err *r)
 
 #define problem(w, ...) era_report_to(say_to, (w), __VA_ARGS__)
 
+/* The walker's findings a repair decides on, told as such. */
+static void writesets_lost(struct walk *w)
+{
+	if (w->v->writesets_lost)
+		w->v->writesets_lost(w->v->ctx);
+}
+
 static int damage(void *ctx, const struct pd_err *d)
 {
 	struct walk *w = ctx;
@@ -57,19 +64,39 @@ static int damage(void *ctx, const struct pd_err *d)
 	return say(w, &r);
 }
 
+/* Damage in the writeset tree: writesets may be lost. */
+static int ws_tree_damage(void *ctx, const struct pd_err *d)
+{
+	int r = damage(ctx, d);
+
+	writesets_lost(ctx);
+	return r;
+}
+
+/* Damage in the bitset of the writeset being read. */
+static int bitset_damage(void *ctx, const struct pd_err *d)
+{
+	struct walk *w = ctx;
+	int r = damage(ctx, d);
+
+	if (w->v->bitset_damaged)
+		w->v->bitset_damaged(w->v->ctx, w->cur_ws);
+	return r;
+}
+
 /* Writeset tree leaves: collect (era, nr_bits, root). */
 static int ws_leaf(void *ctx, const struct pd_node *n)
 {
 	struct walk *w = ctx;
 
 	for (uint32_t i = 0; i < n->nr_entries && !w->ws_overflow; i++) {
-		const struct era_disk_writeset *d = pd_node_value(n, i);
 		uint64_t key = pd_node_key(n, i);
 		int r;
 
 		if (key > UINT32_MAX) {
 			r = problem(w, ERA_P_WS_TREE, n->block, "writeset tree: era key %llu does not fit 32 bits",
 				    (unsigned long long)key);
+			writesets_lost(w);
 			if (r)
 				return r;
 			continue;
@@ -81,8 +108,10 @@ static int ws_leaf(void *ctx, const struct pd_node *n)
 			if (w->nr_ws >= w->ws_limit) {
 				/* said like any damage; the walk goes on without them */
 				w->ws_overflow = 1;
-				return problem(w, ERA_P_WS_TREE, n->block,
-					       "writeset tree: more entries than the device can hold");
+				r = problem(w, ERA_P_WS_TREE, n->block,
+					    "writeset tree: more entries than the device can hold");
+				writesets_lost(w);
+				return r;
 			}
 			p = realloc(w->ws, cap * sizeof(*p));
 			if (!p)
@@ -90,9 +119,9 @@ static int ws_leaf(void *ctx, const struct pd_node *n)
 			w->ws = p;
 			w->cap_ws = cap;
 		}
-		w->ws[w->nr_ws++] = (struct era_writeset_info){
-			.era = (uint32_t)key, .nr_bits = le32toh(d->nr_bits), .root = le64toh(d->root),
-		};
+		w->ws[w->nr_ws] = (struct era_writeset_info){ .era = (uint32_t)key };
+		era_disk_writeset_decode(pd_node_value(n, i), &w->ws[w->nr_ws].nr_bits, &w->ws[w->nr_ws].root);
+		w->nr_ws++;
 	}
 	return 0;
 }
@@ -109,7 +138,7 @@ static int walk_writesets(struct walk *w, int data)
 	struct pd_btree_walker bw = {
 		.bm = w->bm, .value_size = sizeof(struct era_disk_writeset),
 		.refs = w->refs,
-		.leaf = ws_leaf, .damage = damage, .ctx = w,
+		.leaf = ws_leaf, .damage = ws_tree_damage, .ctx = w,
 	};
 	uint64_t *words = NULL;
 	size_t cap_words = 0;
@@ -152,6 +181,7 @@ static int walk_writesets(struct walk *w, int data)
 			r = problem(w, ERA_P_WS_ERA_FUTURE, w->sb.writeset_tree_root,
 				    "archived writeset for era %u, but the current era is %u", ws->era,
 				    w->sb.current_era);
+			writesets_lost(w);
 			if (r)
 				goto out;
 		}
@@ -159,6 +189,7 @@ static int walk_writesets(struct walk *w, int data)
 			r = problem(w, ERA_P_WS_TOO_LARGE, ws->root,
 				    "writeset for era %u claims %u bits, more than dm-era allows (%u)", ws->era,
 				    ws->nr_bits, ERA_MAX_NR_BITS);
+			writesets_lost(w);
 			if (r)
 				goto out;
 			continue;
@@ -167,6 +198,7 @@ static int walk_writesets(struct walk *w, int data)
 			r = problem(w, ERA_P_WS_TOO_LARGE, ws->root,
 				    "writeset for era %u claims %u bits, more than the metadata device can hold",
 				    ws->era, ws->nr_bits);
+			writesets_lost(w);
 			if (r)
 				goto out;
 			continue;
@@ -189,7 +221,7 @@ static int walk_writesets(struct walk *w, int data)
 			cap_words = need;
 		}
 		w->phase = ERA_P_WS_BITSET;
-		r = pd_bitset_load(w->bm, ws->root, ws->nr_bits, words, w->refs, damage, w,
+		r = pd_bitset_load(w->bm, ws->root, ws->nr_bits, words, w->refs, bitset_damage, w,
 				   (w->o->flags & ERA_WALK_LOST_WRITTEN) ? PD_BITSET_LOST_SET : 0, w->e);
 		if (r)
 			goto out;
@@ -272,7 +304,6 @@ static int walk_snapshot(struct walk *w)
 	struct pd_err d;
 	int r;
 
-	pd_refs_inc(w->refs, live.metadata_snap);
 	r = era_sb_read(w->bm, live.metadata_snap, &w->sb, &d);
 	if (r) {
 		w->sb = live;
@@ -311,8 +342,6 @@ int era_walk(struct pd_bm *bm, const struct era_walk_opts *opts, const struct er
 		return 0;
 	if (v->count_refs && (r = v->count_refs(v->ctx, &w.sb, &w.refs)))
 		return r;
-	if (w.refs)
-		pd_refs_inc(w.refs, ERA_SUPERBLOCK_LOCATION);
 	r = 0;
 	/* Counting needs every block the metadata reaches, whatever is skipped. */
 	if (!(opts->flags & ERA_WALK_NO_WRITESETS) || w.refs)

@@ -36,8 +36,9 @@ struct era_visitor {
 	 * 0 to go on past it, a negative -PD_E_* to stop. */
 	int (*problem)(void *ctx, const struct pd_err *r);
 	/* Optional, after superblock(): set *refs to a counter (sized for the
-	 * space map) to have every metadata block the walk reaches counted in
-	 * it, a held metadata snapshot's trees included, whatever the flags
+	 * space map) to have every block of the trees the walk reaches counted
+	 * in it (the superblocks are the counter owner's to count), a held
+	 * metadata snapshot's trees included, whatever the flags
 	 * skip (a btree node met before, in another tree, is counted but not
 	 * walked again). Leave it NULL not to count. A nonzero return stops
 	 * the walk. */
@@ -45,6 +46,13 @@ struct era_visitor {
 	/* Optional: the walk stopped on an error (not out of memory) in the
 	 * part `part` (e as returned), whether or not problem() heard of it. */
 	void (*stopped)(void *ctx, enum era_problem_id part, const struct pd_err *e);
+	/* Optional, for repair, each after the problem() that says why: the
+	 * writeset tree, or an archived writeset's era or size, is damaged, so
+	 * writesets may be missing; the bitset of the writeset about to be
+	 * handed to writeset() (ws) had damage. (Era array entries that cannot
+	 * be read show as a gap in era_block()'s first.) */
+	void (*writesets_lost)(void *ctx);
+	void (*bitset_damaged)(void *ctx, const struct era_writeset_info *ws);
 };
 
 enum {

@@ -8,19 +8,9 @@ struct array_state {
 	struct pd_err *e;
 };
 
-uint32_t pd_array_entries_per_block(uint32_t value_size)
-{
-	return pd_array_max_entries(value_size);
-}
-
 static int damage(struct array_state *s, struct pd_err *d)
 {
-	if (!s->w->damage) {
-		if (s->e)
-			*s->e = *d;
-		return -d->code;
-	}
-	return s->w->damage(s->w->ctx, d);
+	return pd_walk_damage(s->w->damage, s->w->ctx, d, s->e);
 }
 
 /* Array blocks [first, last] were not delivered: tell the owner which entries. */
@@ -38,7 +28,7 @@ static void lost_blocks(struct array_state *s, uint64_t first, uint64_t last)
 static int visit_block(struct array_state *s, uint64_t index, uint64_t where)
 {
 	const struct pd_array_walker *w = s->w;
-	const struct pd_disk_array_header *h;
+	struct pd_array_hdr h;
 	const void *data;
 	struct pd_err d;
 	uint32_t nr, want;
@@ -57,13 +47,13 @@ static int visit_block(struct array_state *s, uint64_t index, uint64_t where)
 		lost_blocks(s, index, index);
 		return damage(s, &d);
 	}
-	h = data;
-	nr = le32toh(h->nr_entries);
+	pd_array_hdr_decode(data, &h);
+	nr = h.nr_entries;
 	want = index + 1 < s->nr_blocks ? s->per_block
 					: (uint32_t)(w->nr_entries - index * s->per_block);
-	if (le32toh(h->value_size) != w->value_size) {
+	if (h.value_size != w->value_size) {
 		pd_fail(&d, PD_E_CORRUPT, where, "array block: value_size %u, expected %u",
-			le32toh(h->value_size), w->value_size);
+			h.value_size, w->value_size);
 		pd_bm_put(w->bm, data);
 		lost_blocks(s, index, index);
 		return damage(s, &d);
@@ -75,7 +65,7 @@ static int visit_block(struct array_state *s, uint64_t index, uint64_t where)
 		lost_blocks(s, index, index);
 		return damage(s, &d);
 	}
-	r = w->block ? w->block(w->ctx, index * s->per_block, (const char *)data + sizeof(*h), nr, where) : 0;
+	r = w->block ? w->block(w->ctx, index * s->per_block, (const char *)data + sizeof(struct pd_disk_array_header), nr, where) : 0;
 	pd_bm_put(w->bm, data);
 	return r;
 }
@@ -90,7 +80,7 @@ static int leaf(void *ctx, const struct pd_node *n)
 	/* one preadv for each run of adjacent array blocks, not one read each */
 	if (n->nr_entries <= 256) {
 		for (uint32_t i = 0; i < n->nr_entries; i++)
-			where[i] = pd_get64(pd_node_value(n, i));
+			where[i] = pd_le64_at(n->values, i);
 		pd_bm_prefetch(s->w->bm, where, n->nr_entries);
 	}
 
@@ -115,7 +105,7 @@ static int leaf(void *ctx, const struct pd_node *n)
 				return r;
 		}
 		s->next_index = index + 1;
-		r = visit_block(s, index, pd_get64(pd_node_value(n, i)));
+		r = visit_block(s, index, pd_le64_at(n->values, i));
 		if (r)
 			return r;
 	}
@@ -148,7 +138,7 @@ int pd_array_walk(const struct pd_array_walker *w, uint64_t root, struct pd_err 
 	struct pd_err d;
 	int r;
 
-	s.per_block = pd_array_entries_per_block(w->value_size);
+	s.per_block = pd_array_max_entries(w->value_size);
 	if (!s.per_block)
 		return pd_fail(e, PD_E_INVAL, root, "array: value size %u too large", w->value_size);
 	s.nr_blocks = (w->nr_entries + s.per_block - 1) / s.per_block;

@@ -22,7 +22,4 @@ struct pd_array_walker {
 
 int pd_array_walk(const struct pd_array_walker *w, uint64_t root, struct pd_err *e);
 
-/* Entries per array block for a value size (1018 for 4 bytes, 509 for 8). */
-uint32_t pd_array_entries_per_block(uint32_t value_size);
-
 #endif

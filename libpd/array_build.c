@@ -30,7 +30,6 @@ void pd_array_builder_free(struct pd_array_builder *a)
 
 static int write_block(struct pd_array_builder *a, struct pd_err *e)
 {
-	struct pd_disk_array_header *h;
 	uint64_t where;
 	void *data;
 	int r;
@@ -46,12 +45,8 @@ static int write_block(struct pd_array_builder *a, struct pd_err *e)
 	r = pd_writer_new(a->w, &where, &data, e);
 	if (r)
 		return r;
-	h = data;
-	h->max_entries = htole32(a->per_block);
-	h->nr_entries = htole32(a->n);
-	h->value_size = htole32(a->value_size);
-	h->blocknr = htole64(where);
-	memcpy((unsigned char *)data + sizeof(*h), a->stage, (size_t)a->n * a->value_size);
+	pd_array_hdr_encode(data, &(struct pd_array_hdr){ a->per_block, a->n, a->value_size, where });
+	memcpy((unsigned char *)data + sizeof(struct pd_disk_array_header), a->stage, (size_t)a->n * a->value_size);
 	pd_writer_seal(a->w, data, where, &pd_array_validator);
 	a->blocks[a->nr_blocks++] = where;
 	a->n = 0;
@@ -121,17 +116,16 @@ int pd_array_builder_finish(struct pd_array_builder *a, uint64_t *root, struct p
 	return r;
 }
 
-uint64_t pd_array_build_blocks(uint64_t n, uint32_t value_size)
+uint64_t pd_array_total_blocks(uint64_t n, uint32_t value_size, uint32_t index_fill)
 {
 	uint64_t blocks = pd_array_blocks(n, value_size);
 
-	return blocks + pd_btree_build_nodes(blocks, 8);
+	return blocks + pd_btree_nodes(blocks, index_fill, index_fill);
 }
 
-int pd_bitset_build(struct pd_writer *w, const uint64_t *words, uint64_t nr_bits, uint64_t *root,
-		    struct pd_err *e)
+uint64_t pd_array_build_blocks(uint64_t n, uint32_t value_size)
 {
-	return pd_bitset_build_held(w, words, nr_bits, nr_bits, root, e);
+	return pd_array_total_blocks(n, value_size, pd_node_max_entries(8));
 }
 
 int pd_bitset_build_held(struct pd_writer *w, const uint64_t *words, uint64_t held, uint64_t nr_bits,

@@ -33,14 +33,15 @@ int pd_array_builder_finish(struct pd_array_builder *a, uint64_t *root, struct p
  * tree); pd_array_builder_finish() then writes the index. */
 int pd_array_builder_flush_partial(struct pd_array_builder *a, struct pd_err *e);
 
+/* Blocks of an array of n entries: its value blocks (pd_array_blocks) and
+ * an index whose nodes hold index_fill entries (pd_btree_nodes). */
+uint64_t pd_array_total_blocks(uint64_t n, uint32_t value_size, uint32_t index_fill);
 /* Blocks the builder writes for an array of n entries: values and index. */
 uint64_t pd_array_build_blocks(uint64_t n, uint32_t value_size);
 
-/* Writes a bitset of nr_bits bits from host-order words; *root its root. */
-int pd_bitset_build(struct pd_writer *w, const uint64_t *words, uint64_t nr_bits, uint64_t *root,
-		    struct pd_err *e);
-/* The same when only bits [0, held) are in words (held <= nr_bits): the
- * rest are written clear. */
+/* Writes a bitset of nr_bits bits from host-order words; *root its root.
+ * Only bits [0, held) are in words (held <= nr_bits): the rest are
+ * written clear. */
 int pd_bitset_build_held(struct pd_writer *w, const uint64_t *words, uint64_t held, uint64_t nr_bits,
 			 uint64_t *root, struct pd_err *e);
 

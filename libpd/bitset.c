@@ -19,7 +19,7 @@ static int load_block(void *ctx, uint64_t first, const void *values, uint32_t n,
 	memcpy(s->words + first, values, (size_t)n * 8);
 #else
 	for (uint32_t i = 0; i < n; i++)
-		s->words[first + i] = pd_get64((const char *)values + 8 * i);
+		s->words[first + i] = pd_le64_at(values, i);
 #endif
 	return 0;
 }

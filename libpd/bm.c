@@ -4,6 +4,7 @@
 #include <string.h>
 #include "bm.h"
 #include "disk.h"
+#include "io.h"
 
 struct slot {
 	uint64_t block;
@@ -82,7 +83,6 @@ void pd_bm_close(struct pd_bm *bm)
 
 uint64_t pd_bm_nr_blocks(const struct pd_bm *bm) { return bm->dev.nr_blocks; }
 const char *pd_bm_path(const struct pd_bm *bm) { return bm->dev.path; }
-struct pd_bdev *pd_bm_bdev(struct pd_bm *bm) { return &bm->dev; }
 
 static void *slot_data(struct pd_bm *bm, unsigned i)
 {
@@ -232,9 +232,7 @@ void pd_bm_prefetch(struct pd_bm *bm, const uint64_t *blocks, unsigned n)
 		}
 		if (!k)
 			return;
-		do
-			got = preadv(bm->dev.fd, iov, (int)k, (off_t)(want[i] << PD_BLOCK_SHIFT));
-		while (got < 0 && errno == EINTR);
+		got = pd_preadv(bm->dev.fd, iov, (int)k, want[i] << PD_BLOCK_SHIFT);
 		for (unsigned m = 0; m < k; m++) {
 			bm->slots[slot[m]].pins = 0;
 			bm->slots[slot[m]].used = 0;

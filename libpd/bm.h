@@ -16,7 +16,6 @@ int pd_bm_open(struct pd_bm **out, const char *path, unsigned open_flags, unsign
 void pd_bm_close(struct pd_bm *bm);
 uint64_t pd_bm_nr_blocks(const struct pd_bm *bm);
 const char *pd_bm_path(const struct pd_bm *bm);
-struct pd_bdev *pd_bm_bdev(struct pd_bm *bm);
 
 /* Reads block b and runs v on it (NULL: no check). The data stays valid
  * until pd_bm_put(). A block that fails v is not cached as valid. */

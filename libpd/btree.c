@@ -22,12 +22,7 @@ struct walk_state {
 
 static int report(struct walk_state *s, struct pd_err *d)
 {
-	if (!s->w->damage) {
-		if (s->e && s->e != d)
-			*s->e = *d;
-		return -d->code;
-	}
-	return s->w->damage(s->w->ctx, d);
+	return pd_walk_damage(s->w->damage, s->w->ctx, d, s->e);
 }
 
 /* Checks keys of n lie in [lo, hi) and increase strictly. */
@@ -122,7 +117,7 @@ static int walk_node(struct walk_state *s, uint64_t b, unsigned depth, uint64_t 
 
 		for (uint32_t i = 0; i < nr; i++) {
 			keys[i] = pd_node_key(&n, i);
-			kids[i] = pd_get64(pd_node_value(&n, i));
+			kids[i] = pd_le64_at(n.values, i);
 		}
 		pd_bm_put(w->bm, data);
 		for (uint32_t i = 0; i < nr; i++) {
@@ -186,7 +181,7 @@ int pd_btree_lookup(struct pd_bm *bm, uint64_t root, uint64_t key, uint32_t valu
 			pd_bm_put(bm, data);
 			return found;
 		}
-		b = pd_get64(pd_node_value(&n, lo));
+		b = pd_le64_at(n.values, lo);
 		pd_bm_put(bm, data);
 	}
 	return pd_fail(e, PD_E_DEPTH, b, "btree deeper than %u levels", PD_BTREE_MAX_DEPTH);

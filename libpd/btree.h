@@ -29,6 +29,20 @@ static inline const void *pd_node_value(const struct pd_node *n, uint32_t i)
 
 #define PD_BTREE_MAX_DEPTH 16u
 
+/* Damage a walk found goes to the owner's callback; without one it fills e
+ * and its -code stops the walk. The one rule of the btree, array and
+ * space-map walkers. */
+static inline int pd_walk_damage(int (*damage)(void *ctx, const struct pd_err *e), void *ctx,
+				 const struct pd_err *d, struct pd_err *e)
+{
+	if (!damage) {
+		if (e && e != d)
+			*e = *d;
+		return -d->code;
+	}
+	return damage(ctx, d);
+}
+
 struct pd_btree_walker {
 	struct pd_bm *bm;
 	uint32_t value_size;        /* of leaf values */

@@ -23,24 +23,18 @@ static int init_level(struct pd_btree_builder *b, struct pd_writer *w, uint32_t 
 	return 0;
 }
 
-uint64_t pd_btree_build_nodes(uint64_t n, uint32_t value_size)
+uint64_t pd_btree_nodes(uint64_t n, uint32_t leaf_fill, uint32_t internal_fill)
 {
-	uint64_t total = 0;
-	uint32_t max = pd_node_max_entries(value_size);
+	uint64_t total = 0, per = leaf_fill;
 
 	for (;;) {
-		uint64_t level;
-		if (n <= max)
-			level = 1;
-		else if (n <= 2ull * max)
-			level = 2;
-		else
-			level = (n - 2ull * max - 1) / max + 1 + 2;
+		uint64_t level = n <= per ? 1 : n / per + (n % per != 0);
+
 		total += level;
 		if (level == 1)
 			return total;
 		n = level;
-		max = pd_node_max_entries(8);
+		per = internal_fill;
 	}
 }
 

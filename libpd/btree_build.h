@@ -30,9 +30,11 @@ struct pd_btree_builder {
 	size_t nr_nodes, cap_nodes;
 };
 
-/* Nodes the builder writes for n entries of value_size bytes (all levels):
- * the exact count, for size checks before building. */
-uint64_t pd_btree_build_nodes(uint64_t n, uint32_t value_size);
+/* The one node-count model: nodes (all levels, at least one leaf) of a
+ * btree of n entries when a leaf holds leaf_fill entries and an internal
+ * node internal_fill. The builder fills nodes; era_metadata_size assumes
+ * them half full, as the kernel's splits leave them. */
+uint64_t pd_btree_nodes(uint64_t n, uint32_t leaf_fill, uint32_t internal_fill);
 int pd_btree_builder_init(struct pd_btree_builder *b, struct pd_writer *w, uint32_t value_size,
 			  struct pd_err *e);
 void pd_btree_builder_free(struct pd_btree_builder *b);

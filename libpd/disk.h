@@ -73,6 +73,10 @@ struct pd_disk_bitmap_header {
 	le64 blocknr;
 } __attribute__((packed));
 _Static_assert(sizeof(struct pd_disk_bitmap_header) == 16, "bitmap header");
+_Static_assert(PD_SM_ENTRIES_PER_BITMAP == (PD_BLOCK_SIZE - sizeof(struct pd_disk_bitmap_header)) * 4,
+	       "2 bits a block after the bitmap header");
+_Static_assert(PD_SM_MAX_BITMAPS == (PD_BLOCK_SIZE - 16) / sizeof(struct pd_disk_index_entry),
+	       "index entries after the index header");
 
 /* The space map root as it sits in a superblock (128 bytes reserved). */
 #define PD_SM_ROOT_SIZE 128u
@@ -83,6 +87,35 @@ struct pd_disk_sm_root {
 	le64 ref_count_root;
 } __attribute__((packed));
 _Static_assert(sizeof(struct pd_disk_sm_root) == 32, "sm root");
+
+/* An array block's header, decoded; encode leaves the checksum to the
+ * validator. The one place its fields are read or written. */
+struct pd_array_hdr {
+	uint32_t max_entries;
+	uint32_t nr_entries;
+	uint32_t value_size;
+	uint64_t blocknr;
+};
+
+static inline void pd_array_hdr_decode(const void *blk, struct pd_array_hdr *h)
+{
+	const struct pd_disk_array_header *d = (const struct pd_disk_array_header *)blk;
+
+	h->max_entries = le32toh(d->max_entries);
+	h->nr_entries = le32toh(d->nr_entries);
+	h->value_size = le32toh(d->value_size);
+	h->blocknr = le64toh(d->blocknr);
+}
+
+static inline void pd_array_hdr_encode(void *blk, const struct pd_array_hdr *h)
+{
+	struct pd_disk_array_header *d = (struct pd_disk_array_header *)blk;
+
+	d->max_entries = htole32(h->max_entries);
+	d->nr_entries = htole32(h->nr_entries);
+	d->value_size = htole32(h->value_size);
+	d->blocknr = htole64(h->blocknr);
+}
 
 /* Max entries of a btree node for a value size, as the kernel computes it. */
 static inline uint32_t pd_node_max_entries(uint32_t value_size)
@@ -110,13 +143,25 @@ static inline uint64_t pd_get64(const void *p) { uint64_t v; __builtin_memcpy(&v
 static inline void pd_put32(void *p, uint32_t v) { v = htole32(v); __builtin_memcpy(p, &v, 4); }
 static inline void pd_put64(void *p, uint64_t v) { v = htole64(v); __builtin_memcpy(p, &v, 8); }
 
+/* Value i of a packed run of little-endian values (era-array entries,
+ * bitset and space-map bitmap words, mapping entries): the one accessor the
+ * hot loops over array-block payloads use. */
+static inline uint32_t pd_le32_at(const void *values, uint64_t i)
+{
+	return pd_get32((const unsigned char *)values + 4 * i);
+}
+static inline uint64_t pd_le64_at(const void *values, uint64_t i)
+{
+	return pd_get64((const unsigned char *)values + 8 * i);
+}
+
 /* Largest of n little-endian le32 values (a loop the compiler vectorises). */
 static inline uint32_t pd_le32_max(const void *values, uint32_t n)
 {
 	uint32_t max = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t v = pd_get32((const char *)values + 4 * i);
+		uint32_t v = pd_le32_at(values, i);
 		max = v > max ? v : max;
 	}
 	return max;

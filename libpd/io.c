@@ -2,13 +2,15 @@
 #include <unistd.h>
 #include "io.h"
 
-int pd_pread_all(int fd, void *buf, size_t len, uint64_t off, size_t *done)
+/* off < 0: at the file's position. */
+static int read_loop(int fd, void *buf, size_t len, int64_t off, size_t *done)
 {
 	size_t d = 0;
 	int r = 0;
 
 	while (d < len) {
-		ssize_t n = pread(fd, (char *)buf + d, len - d, (off_t)(off + d));
+		char *p = (char *)buf + d;
+		ssize_t n = off < 0 ? read(fd, p, len - d) : pread(fd, p, len - d, (off_t)((uint64_t)off + d));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -21,6 +23,26 @@ int pd_pread_all(int fd, void *buf, size_t len, uint64_t off, size_t *done)
 	}
 	*done = d;
 	return r;
+}
+
+int pd_pread_all(int fd, void *buf, size_t len, uint64_t off, size_t *done)
+{
+	return read_loop(fd, buf, len, (int64_t)off, done);
+}
+
+int pd_read_all(int fd, void *buf, size_t len, size_t *done)
+{
+	return read_loop(fd, buf, len, -1, done);
+}
+
+ssize_t pd_preadv(int fd, const struct iovec *iov, int n, uint64_t off)
+{
+	ssize_t got;
+
+	do
+		got = preadv(fd, iov, n, (off_t)off);
+	while (got < 0 && errno == EINTR);
+	return got;
 }
 
 /* off < 0: at the file's position. */

@@ -256,6 +256,15 @@ int pd_same_target(const char *in, const char *out, struct pd_err *e)
 	return pd_target_check(&a, in, &b, e);
 }
 
+int pd_same_target_out_fd(const char *in, int out_fd, struct pd_err *e)
+{
+	struct pd_target a, b;
+
+	if (pd_target_of_path(in, &a) || pd_target_of_fd(out_fd, &b))
+		return 0;
+	return pd_target_check(&a, in, &b, e);
+}
+
 int pd_same_target_fd(int in_fd, const char *in_name, const char *out, struct pd_err *e)
 {
 	struct pd_target a, b;

@@ -49,6 +49,9 @@ int pd_same_target(const char *in, const char *out, struct pd_err *e);
 /* The same for an open input (standard input) and a path. */
 int pd_same_target_fd(int in_fd, const char *in_name, const char *out, struct pd_err *e);
 
+/* The same for a path and an open output (standard output). */
+int pd_same_target_out_fd(const char *in, int out_fd, struct pd_err *e);
+
 /* Whether writing path would write under a user of it: a block device that
  * is mounted, held (holders/), or has such a partition; a regular file that
  * backs a loop device in that state, or (with any_loop) backs any bound

@@ -42,12 +42,7 @@ struct overflow {
 
 static int damage(const struct pd_sm_walker *w, struct pd_err *d, struct pd_err *e)
 {
-	if (!w->damage) {
-		if (e)
-			*e = *d;
-		return -d->code;
-	}
-	return w->damage(w->ctx, d);
+	return pd_walk_damage(w->damage, w->ctx, d, e);
 }
 
 static int overflow_leaf(void *ctx, const struct pd_node *n)
@@ -84,7 +79,7 @@ static int overflow_leaf(void *ctx, const struct pd_node *n)
 			o->cap = cap;
 		}
 		o->block[o->nr] = pd_node_key(n, i);
-		o->count[o->nr] = pd_get32(pd_node_value(n, i));
+		o->count[o->nr] = pd_le32_at(n->values, i);
 		o->nr++;
 	}
 	return 0;
@@ -131,7 +126,7 @@ static int overflow_strays(struct overflow *o, const unsigned char *bits, uint64
 		int r;
 
 		if (bits && b >= first) {
-			uint64_t word = pd_get64(bits + ((b - first) / 32) * 8);
+			uint64_t word = pd_le64_at(bits, (b - first) / 32);
 			unsigned k = (unsigned)((b - first) % 32);
 
 			v = (uint32_t)(((word >> (2 * k)) & 1) << 1 | ((word >> (2 * k + 1)) & 1));
@@ -161,7 +156,7 @@ int pd_sm_walk(const struct pd_sm_walker *w, const struct pd_sm_root *root, stru
 	struct overflow o = { .w = w, .e = e };
 	struct pd_err d;
 	const void *data;
-	struct pd_disk_index_entry entries[PD_SM_MAX_BITMAPS];
+	struct { uint64_t blocknr; uint32_t nr_free; } entries[PD_SM_MAX_BITMAPS];
 	uint64_t nr_bitmaps, nr_stray = 0;
 	uint32_t *counts = NULL;
 	size_t hint = 0, stray = 0;
@@ -200,13 +195,18 @@ int pd_sm_walk(const struct pd_sm_walker *w, const struct pd_sm_root *root, stru
 		r = damage(w, &d, e);
 		goto out;
 	}
-	memcpy(entries, ((const struct pd_disk_sm_index *)data)->index, sizeof(entries));
+	for (uint32_t i = 0; i < PD_SM_MAX_BITMAPS; i++) { /* decoded here, once */
+		const struct pd_disk_index_entry *x = &((const struct pd_disk_sm_index *)data)->index[i];
+
+		entries[i].blocknr = le64toh(x->blocknr);
+		entries[i].nr_free = le32toh(x->nr_free);
+	}
 	pd_bm_put(w->bm, data);
 
 	/* Count every bitmap before comparing any: a bitmap may describe the
 	 * block of a later one. */
 	for (uint64_t i = 0; i < nr_bitmaps; i++) {
-		uint64_t where = le64toh(entries[i].blocknr);
+		uint64_t where = entries[i].blocknr;
 
 		if (where >= root->nr_blocks) {
 			pd_fail(&d, PD_E_RANGE, root->bitmap_root,
@@ -225,7 +225,7 @@ int pd_sm_walk(const struct pd_sm_walker *w, const struct pd_sm_root *root, stru
 		goto out;
 	}
 	for (uint64_t i = 0; i < nr_bitmaps; i++) {
-		uint64_t where = le64toh(entries[i].blocknr);
+		uint64_t where = entries[i].blocknr;
 		uint64_t first = i * PD_SM_ENTRIES_PER_BITMAP;
 		uint32_t n = (uint32_t)(root->nr_blocks - first < PD_SM_ENTRIES_PER_BITMAP
 						? root->nr_blocks - first : PD_SM_ENTRIES_PER_BITMAP);
@@ -250,7 +250,7 @@ int pd_sm_walk(const struct pd_sm_walker *w, const struct pd_sm_root *root, stru
 			goto out;
 		}
 		for (uint32_t j = 0; j < n; j += 32) {
-			uint64_t word = pd_get64(bits + (j / 32) * 8);
+			uint64_t word = pd_le64_at(bits, j / 32);
 			uint32_t m = n - j < 32 ? n - j : 32;
 
 			for (uint32_t k = 0; k < m; k++) {
@@ -259,7 +259,7 @@ int pd_sm_walk(const struct pd_sm_walker *w, const struct pd_sm_root *root, stru
 			}
 		}
 		pd_bm_put(w->bm, data);
-		r = w->counts ? w->counts(w->ctx, first, counts, n, le32toh(entries[i].nr_free), where) : 0;
+		r = w->counts ? w->counts(w->ctx, first, counts, n, entries[i].nr_free, where) : 0;
 		if (r)
 			goto out;
 	}

@@ -1,4 +1,5 @@
 #include "validator.h"
+#include "btree.h"
 #include "crc32c.h"
 #include "disk.h"
 
@@ -37,14 +38,16 @@ static int btree_check(const struct pd_validator *v, const void *data, uint64_t 
 {
 	const struct pd_disk_node_header *h = data;
 	uint32_t flags, nr, max, vs;
+	struct pd_node n;
 	int r = check_sealed(v, data, le64toh(h->blocknr), where, e);
 
 	if (r)
 		return r;
-	flags = le32toh(h->flags);
-	nr = le32toh(h->nr_entries);
-	max = le32toh(h->max_entries);
-	vs = le32toh(h->value_size);
+	pd_node_decode(data, where, &n);
+	flags = n.flags;
+	nr = n.nr_entries;
+	max = n.max_entries;
+	vs = n.value_size;
 	if (flags != PD_NODE_INTERNAL && flags != PD_NODE_LEAF)
 		return pd_fail(e, PD_E_CORRUPT, where, "btree node: bad flags %u", flags);
 	if (vs == 0 || vs > PD_BLOCK_SIZE)
@@ -61,16 +64,18 @@ static int btree_check(const struct pd_validator *v, const void *data, uint64_t 
 
 static int array_check(const struct pd_validator *v, const void *data, uint64_t where, struct pd_err *e)
 {
-	const struct pd_disk_array_header *h = data;
+	struct pd_array_hdr h;
 	uint32_t nr, max, vs;
-	int r = check_sealed(v, data, le64toh(h->blocknr), where, e);
+	int r;
 
+	pd_array_hdr_decode(data, &h);
+	r = check_sealed(v, data, h.blocknr, where, e);
 	if (r)
 		return r;
-	nr = le32toh(h->nr_entries);
-	max = le32toh(h->max_entries);
-	vs = le32toh(h->value_size);
-	if (vs == 0 || vs > PD_BLOCK_SIZE - sizeof(*h))
+	nr = h.nr_entries;
+	max = h.max_entries;
+	vs = h.value_size;
+	if (vs == 0 || vs > PD_BLOCK_SIZE - sizeof(struct pd_disk_array_header))
 		return pd_fail(e, PD_E_CORRUPT, where, "array block: bad value_size %u", vs);
 	if (max != pd_array_max_entries(vs))
 		return pd_fail(e, PD_E_CORRUPT, where, "array block: max_entries %u, expected %u for value_size %u",

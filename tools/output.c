@@ -23,15 +23,13 @@ static void remove_tmp_and_die(int sig)
 
 int tool_open_output(const char *in, const char *path)
 {
-	struct pd_target ti, to;
 	sigset_t fatal, old;
 	struct pd_err e;
 	int r;
 
 	if (!path || !strcmp(path, "-")) {
 		/* `era_dump IN >>IN` and `> /dev/loopN` of the input's device */
-		if (in && !pd_target_of_path(in, &ti) && !pd_target_of_fd(STDOUT_FILENO, &to) &&
-		    pd_target_check(&ti, in, &to, &e)) {
+		if (in && pd_same_target_out_fd(in, STDOUT_FILENO, &e)) {
 			tool_error("standard output: %s", e.msg);
 			return -EXIT_IO;
 		}

@@ -122,7 +122,7 @@ int era_xml_eras_le(struct sink *s, uint64_t first, const void *le32_values, uin
 		uint32_t m = n - off < 256 ? n - off : 256;
 
 		for (uint32_t i = 0; i < m; i++)
-			eras[i] = pd_get32((const char *)le32_values + 4 * (off + i));
+			eras[i] = pd_le32_at(le32_values, off + i);
 		if (era_xml_eras(s, first + off, eras, m))
 			return -PD_E_IO;
 	}

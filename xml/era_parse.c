@@ -691,7 +691,6 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct pd_err *err
 	xmlSAXHandler sax;
 	char *buf = chunk_buffer(CHUNK, err);
 	uint64_t at = 0;
-	size_t have = 0;
 
 	if (!buf)
 		return -PD_E_NOMEM;
@@ -702,22 +701,18 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct pd_err *err
 	/* whole CHUNKs (short reads of pipes gathered): the same pieces
 	 * whatever the input is */
 	while (!p.failed) {
-		ssize_t n = read(fd, buf + have, CHUNK - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
+		size_t n;
+		if (pd_read_all(fd, buf, CHUNK, &n)) {
 			p.failed = 1;
 			pd_fail(err, PD_E_IO, PD_NO_BLOCK, "read failed: %s", strerror(errno));
 			err->source = PD_SRC_DOCUMENT;
 			break;
 		}
-		have += (size_t)n;
-		if (have == CHUNK || (n == 0 && have)) {
-			feed(&p, ev, buf, have, at);
-			at += have;
-			have = 0;
+		if (n) {
+			feed(&p, ev, buf, n, at);
+			at += n;
 		}
-		if (n == 0)
+		if (n < CHUNK)
 			break;
 	}
 	free(buf);

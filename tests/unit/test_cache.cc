@@ -13,7 +13,7 @@ struct CacheImage : Image {
 			    uint32_t version = 1, uint32_t flags = 0)
 		: Image(16)
 	{
-		uint32_t per = pd_array_entries_per_block(8), nr_ab = (nr_cblocks + per - 1) / per;
+		uint32_t per = pd_array_max_entries(8), nr_ab = (nr_cblocks + per - 1) / per;
 		std::vector<uint64_t> keys;
 		std::vector<std::vector<uint8_t>> vals;
 		for (uint32_t i = 0; i < nr_ab; i++) {
