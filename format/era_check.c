@@ -23,11 +23,14 @@ struct check {
 	enum era_problem_id stopped_in; /* ... in this part */
 };
 
-static void tally(struct check *c, const struct pd_err *r)
+static int tally(void *ctx, const struct pd_err *r)
 {
+	struct check *c = ctx;
+
 	c->res->nr[era_problem_info(r->problem)->severity]++;
 	if (c->o->report)
 		c->o->report(c->o->ctx, r);
+	return 0;
 }
 
 /* What the walk and the space map comparison find. */
@@ -99,11 +102,9 @@ static int on_era_block(void *ctx, uint64_t first, const void *values, uint32_t 
 		uint32_t era = pd_le32_at(values, i);
 
 		if (era > c->current_era && c->nr_future++ < MAX_ERA_LISTED) {
-			struct pd_err r;
-			era_finding(&r, ERA_P_ERA_FUTURE, PD_NO_BLOCK,
-				    "era array: origin block %llu has era %u, current era is %u",
-				    (unsigned long long)(first + i), era, c->current_era);
-			tally(c, &r);
+			era_report_to(tally, c, ERA_P_ERA_FUTURE, PD_NO_BLOCK,
+				      "era array: origin block %llu has era %u, current era is %u",
+				      (unsigned long long)(first + i), era, c->current_era);
 		}
 	}
 	return 0;
@@ -143,11 +144,9 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 	}
 	era_refs_free(&c.refs);
 	if (c.nr_future > MAX_ERA_LISTED) {
-		struct pd_err rep;
-		era_finding(&rep, ERA_P_ERA_FUTURE, PD_NO_BLOCK,
-			    "era array: %llu more origin blocks with eras after the current era",
-			    (unsigned long long)(c.nr_future - MAX_ERA_LISTED));
-		tally(&c, &rep);
+		era_report_to(tally, &c, ERA_P_ERA_FUTURE, PD_NO_BLOCK,
+			      "era array: %llu more origin blocks with eras after the current era",
+			      (unsigned long long)(c.nr_future - MAX_ERA_LISTED));
 	}
 	/* The digest rule (era_digest.h): the cheap test first; only when it
 	 * fails, a second walk with a per-block map. */
@@ -160,30 +159,24 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 		r = 0; /* damage that stops it was reported by the walk above */
 		nr_unsafe = dr.nr_unsafe;
 		for (uint64_t i = 0; i < dr.nr_unsafe && i < ERA_DIGEST_LISTED; i++) {
-			struct pd_err rep;
-			era_finding(&rep, ERA_P_DIGEST_UNSAFE, PD_NO_BLOCK,
-				    "era array: block %llu has era %u but the newest writeset marking it is era %u: "
-				    "the kernel will lower it to %u when it digests the writesets on activation "
-				    "(era_repair writes a safe copy)",
-				    (unsigned long long)dr.bad[i].block, dr.bad[i].era, dr.bad[i].newest, dr.bad[i].newest);
-			tally(&c, &rep);
+			era_report_to(tally, &c, ERA_P_DIGEST_UNSAFE, PD_NO_BLOCK,
+				      "era array: block %llu has era %u but the newest writeset marking it is era %u: "
+				      "the kernel will lower it to %u when it digests the writesets on activation "
+				      "(era_repair writes a safe copy)",
+				      (unsigned long long)dr.bad[i].block, dr.bad[i].era, dr.bad[i].newest, dr.bad[i].newest);
 		}
 		if (dr.nr_unsafe > ERA_DIGEST_LISTED) {
-			struct pd_err rep;
-			era_finding(&rep, ERA_P_DIGEST_UNSAFE, PD_NO_BLOCK,
-				    "era array: %llu more blocks whose era the kernel's digest will lower",
-				    (unsigned long long)(dr.nr_unsafe - ERA_DIGEST_LISTED));
-			tally(&c, &rep);
+			era_report_to(tally, &c, ERA_P_DIGEST_UNSAFE, PD_NO_BLOCK,
+				      "era array: %llu more blocks whose era the kernel's digest will lower",
+				      (unsigned long long)(dr.nr_unsafe - ERA_DIGEST_LISTED));
 		}
 	}
 	/* not the kernel's own form, but its digest keeps the meaning */
 	if (!r && !nr_unsafe && c.kernel_written && c.oldest_archived != UINT32_MAX && c.max_era > c.oldest_archived &&
 	    c.max_era <= c.current_era) {
-		struct pd_err rep;
-		era_finding(&rep, ERA_P_ERA_UNDIGESTED, PD_NO_BLOCK,
-			    "era array: origin block %llu has era %u, newer than the oldest archived writeset (era %u)",
-			    (unsigned long long)c.max_era_block, c.max_era, c.oldest_archived);
-		tally(&c, &rep);
+		era_report_to(tally, &c, ERA_P_ERA_UNDIGESTED, PD_NO_BLOCK,
+			      "era array: origin block %llu has era %u, newer than the oldest archived writeset (era %u)",
+			      (unsigned long long)c.max_era_block, c.max_era, c.oldest_archived);
 	}
 	if (r && !res->sb_ok)
 		return 0; /* the superblock problem was reported */

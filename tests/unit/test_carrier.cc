@@ -339,25 +339,6 @@ TEST(Convention, TargetOfAMissingPathIsIo)
 	EXPECT_EQ(pd_target_of_fd(-1, &t), -PD_E_IO);
 }
 
-TEST(Convention, EmitterIntoAFailedSinkIsIo)
-{
-	int p[2];
-	ASSERT_EQ(pipe(p), 0);
-	close(p[0]);
-	signal(SIGPIPE, SIG_IGN);
-	sink s;
-	ASSERT_EQ(sink_init(&s, p[1]), 0);
-	sink_puts(&s, "x");
-	EXPECT_EQ(sink_flush(&s), -PD_E_IO);
-	uint64_t words[1] = {1};
-	uint32_t eras[2] = {1, 2};
-	EXPECT_EQ(era_xml_writeset(&s, 1, 2, words, 2), -PD_E_IO);
-	EXPECT_EQ(era_xml_eras(&s, 0, eras, 2), -PD_E_IO);
-	EXPECT_EQ(sink_reserve(&s), -PD_E_IO);
-	sink_free(&s);
-	close(p[1]);
-}
-
 TEST(Carrier, SinkFailureIsTheOutputs)
 {
 	pd_err e;

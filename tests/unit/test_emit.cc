@@ -56,10 +56,16 @@ TEST(Sink, ClosedPipeIsRemembered)
 	close(p[0]);
 	signal(SIGPIPE, SIG_IGN);
 	sink s;
-	sink_init(&s, p[1]);
+	ASSERT_EQ(sink_init(&s, p[1]), 0);
 	sink_puts(&s, "hello");
 	EXPECT_EQ(sink_flush(&s), -PD_E_IO);
 	EXPECT_EQ(s.err, EPIPE);
+	// and every emitter into the failed sink says so the same way
+	uint64_t words[1] = {1};
+	uint32_t eras[2] = {1, 2};
+	EXPECT_EQ(era_xml_writeset(&s, 1, 2, words, 2), -PD_E_IO);
+	EXPECT_EQ(era_xml_eras(&s, 0, eras, 2), -PD_E_IO);
+	EXPECT_EQ(sink_reserve(&s), -PD_E_IO);
 	sink_free(&s);
 	close(p[1]);
 }
