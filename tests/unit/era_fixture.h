@@ -53,6 +53,11 @@ struct Dev {
 			v->prepare(v, blk.data(), b);
 		put(b, blk);
 	}
+	/* Flips a payload byte of block b and leaves its checksum wrong. */
+	void break_checksum(uint64_t b)
+	{
+		patch(b, nullptr, [](uint8_t *p) { p[200] ^= 0x55; });
+	}
 };
 
 inline era_build_params params(uint32_t nr_blocks, uint32_t current_era, unsigned options = 0)

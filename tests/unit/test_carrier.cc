@@ -88,11 +88,6 @@ std::vector<pd_err> findings(const std::string &path)
 	return got;
 }
 
-void break_csum(Dev &d, uint64_t b)
-{
-	d.patch(b, nullptr, [](uint8_t *p) { p[200] ^= 0x55; });
-}
-
 } // namespace
 
 TEST(Carrier, PlainFailureSaysNoneOfTheRest)
@@ -233,7 +228,7 @@ TEST(Carrier, RepairNamesTheOutputForItsSpaceAndTheInputForItsDamage)
 	ASSERT_EQ(build(in, base(), &e), 0) << e.msg;
 	for (int bad_input = 0; bad_input < 2; bad_input++) {
 		if (bad_input)
-			break_csum(in, 0);
+			in.break_checksum(0);
 		Dev &o = bad_input ? out : small;
 		pd_bm *bm;
 		era_builder *b;
@@ -254,7 +249,7 @@ TEST(Carrier, WalkerFindingCarriesProblemCodeAndLostOriginBlocks)
 	Dev d(MiB);
 	pd_err e;
 	ASSERT_EQ(build(d, base(), &e), 0) << e.msg;
-	break_csum(d, 2);  // the era array's second block: entries 1018 .. 2035
+	d.break_checksum(2);  // the era array's second block: entries 1018 .. 2035
 	std::vector<pd_err> got = findings(d.path);
 	const pd_err *f = nullptr;
 	for (const pd_err &p : got)
@@ -277,7 +272,7 @@ TEST(Carrier, WalkerFindingInAWritesetCarriesItsEraAsKey)
 	Walked before = walk(d.path);
 	ASSERT_EQ(before.ws.size(), 2u);
 	ASSERT_EQ(before.ws[1].info.era, 5u);
-	break_csum(d, before.ws[1].info.root);  // era 5's bitset
+	d.break_checksum(before.ws[1].info.root);  // era 5's bitset
 	std::vector<pd_err> got = findings(d.path);
 	const pd_err *f = nullptr;
 	for (const pd_err &p : got)
@@ -354,7 +349,7 @@ TEST(Carrier, DumpStoppedByAFindingReturnsIt)
 	Dev d(MiB);
 	pd_err e;
 	ASSERT_EQ(build(d, base(), &e), 0) << e.msg;
-	break_csum(d, 2);
+	d.break_checksum(2);
 	int p[2];
 	ASSERT_EQ(pipe(p), 0);
 	pd_bm *bm;

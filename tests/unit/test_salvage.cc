@@ -16,11 +16,6 @@ void set_entry(Dev &d, uint32_t i, uint32_t era)
 		[&](uint8_t *p) { pd_put32(p + sizeof(pd_disk_array_header) + 4 * (i % 1018), era); });
 }
 
-void break_csum(Dev &d, uint64_t b)
-{
-	d.patch(b, nullptr, [](uint8_t *p) { p[200] ^= 0x55; });
-}
-
 struct Salvaged {
 	int rc;
 	era_salvage_stats st{};
@@ -132,7 +127,7 @@ TEST(Salvage, LostWritesetTreeGivesEveryEntryTheCurrentEra)
 {
 	BaseDev d;
 	Walked before = walk(d.path);
-	break_csum(d, before.sb.writeset_tree_root);
+	d.break_checksum(before.sb.writeset_tree_root);
 	Salvaged r = salvage(d);
 	ASSERT_EQ(r.rc, 0);
 	EXPECT_EQ(r.st.writesets_lost, 1);
@@ -167,7 +162,7 @@ TEST(Salvage, EraAfterTheCurrentEraClamped)
 TEST(Salvage, UnreadableEraArrayBlockFilledWithTheCurrentEra)
 {
 	BaseDev d;
-	break_csum(d, 2);  // entries 1018 .. 2035
+	d.break_checksum(2);  // entries 1018 .. 2035
 	Salvaged r = salvage(d);
 	EXPECT_EQ(r.st.gaps_filled, 1018u);
 	EXPECT_TRUE(r.w.has_problem(ERA_P_ERA_ARRAY));
@@ -184,7 +179,7 @@ TEST(Salvage, DamagedBitsetReadsAsWritten)
 	BaseDev d;
 	Walked before = walk(d.path);
 	ASSERT_EQ(before.ws.size(), 2u);
-	break_csum(d, before.ws[0].info.root);  // era 3's bitset
+	d.break_checksum(before.ws[0].info.root);  // era 3's bitset
 	Salvaged r = salvage(d);
 	EXPECT_TRUE(r.w.has_problem(ERA_P_WS_BITSET));
 	// nothing written is lost: every block counts as marked by era 3 (in the
@@ -223,7 +218,7 @@ TEST(Repair, OutputChecksCleanAndKeepsEveryWrite)
 TEST(Repair, InputWithoutSuperblockWritesNothing)
 {
 	BaseDev in, out;  // the output held valid metadata
-	break_csum(in, 0);
+	in.break_checksum(0);
 	std::vector<uint8_t> b0 = out.block(0), b1 = out.block(1);
 	Repaired r = repair(in, out);
 	EXPECT_NE(r.rc, 0);
@@ -239,7 +234,7 @@ TEST(Repair, DamageIsReportedAndCounted)
 {
 	BaseDev in;
 	Dev out(MiB);
-	break_csum(in, 2);
+	in.break_checksum(2);
 	Repaired r = repair(in, out);
 	ASSERT_EQ(r.rc, 0) << r.e.msg;
 	EXPECT_GE(r.res.nr_problems, 1u);

@@ -55,11 +55,6 @@ Spec two_writesets()
 	return Spec{params(100, 7), {{2, {0, 5}}, {4, {6}}}, std::vector<uint32_t>(100, 1)};
 }
 
-void break_checksum(Dev &dev, uint64_t b)
-{
-	dev.patch(b, nullptr, [](uint8_t *p) { p[100] ^= 1; });
-}
-
 } // namespace
 
 TEST(WalkDecisions, CleanMetadataCallsNeither)
@@ -75,7 +70,7 @@ TEST(WalkDecisions, DamagedWritesetTreeSaysWritesetsLost)
 	Dev dev(MiB);
 	pd_err e;
 	ASSERT_EQ(build(dev, two_writesets(), &e), 0) << e.msg;
-	break_checksum(dev, walk(dev.path).sb.writeset_tree_root);
+	dev.break_checksum(walk(dev.path).sb.writeset_tree_root);
 	EXPECT_EQ(heard(dev.path), (std::vector<std::string>{ id(ERA_P_WS_TREE), "L" }));
 }
 
@@ -86,7 +81,7 @@ TEST(WalkDecisions, DamagedBitsetNamesItsWritesetBeforeHandingItOn)
 	ASSERT_EQ(build(dev, two_writesets(), &e), 0) << e.msg;
 	Walked w = walk(dev.path);
 	ASSERT_EQ(w.ws.size(), 2u);
-	break_checksum(dev, w.ws[1].info.root); // era 4's bitset index
+	dev.break_checksum(w.ws[1].info.root); // era 4's bitset index
 	// said twice (the index, then the array blocks it no longer reaches), each followed by B4
 	EXPECT_EQ(heard(dev.path), (std::vector<std::string>{ "W2", id(ERA_P_WS_BITSET), "B4", id(ERA_P_WS_BITSET),
 							       "B4", "W4" }));
