@@ -88,6 +88,16 @@ std::vector<pd_err> findings(const std::string &path)
 	return got;
 }
 
+/* The last of got's findings of problem id, or nullptr. */
+const pd_err *last_of(const std::vector<pd_err> &got, int id)
+{
+	const pd_err *f = nullptr;
+	for (const pd_err &p : got)
+		if (p.problem == id)
+			f = &p;
+	return f;
+}
+
 } // namespace
 
 TEST(Carrier, PlainFailureSaysNoneOfTheRest)
@@ -251,10 +261,7 @@ TEST(Carrier, WalkerFindingCarriesProblemCodeAndLostOriginBlocks)
 	ASSERT_EQ(build(d, base(), &e), 0) << e.msg;
 	d.break_checksum(2);  // the era array's second block: entries 1018 .. 2035
 	std::vector<pd_err> got = findings(d.path);
-	const pd_err *f = nullptr;
-	for (const pd_err &p : got)
-		if (p.problem == ERA_P_ERA_ARRAY)
-			f = &p;
+	const pd_err *f = last_of(got, ERA_P_ERA_ARRAY);
 	ASSERT_NE(f, nullptr);
 	EXPECT_EQ(f->code, PD_E_CSUM);  // the failed read's code, kept
 	EXPECT_EQ(f->block, 2u);
@@ -274,10 +281,7 @@ TEST(Carrier, WalkerFindingInAWritesetCarriesItsEraAsKey)
 	ASSERT_EQ(before.ws[1].info.era, 5u);
 	d.break_checksum(before.ws[1].info.root);  // era 5's bitset
 	std::vector<pd_err> got = findings(d.path);
-	const pd_err *f = nullptr;
-	for (const pd_err &p : got)
-		if (p.problem == ERA_P_WS_BITSET)
-			f = &p;
+	const pd_err *f = last_of(got, ERA_P_WS_BITSET);
 	ASSERT_NE(f, nullptr);
 	EXPECT_EQ(f->has_key, 1);
 	EXPECT_EQ(f->key, 5u);
