@@ -22,6 +22,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 SCENARIOS = HERE / "scenarios"
@@ -29,6 +31,13 @@ RUN = HERE / "run-scenario.sh"
 # One work directory per pytest session: `make check` may run beside another
 # session (QEMU itself is serialized by run-scenario.sh's lock).
 WORK = REPO / "build" / "kernel-work" / f"session-{os.getpid()}"
+# The static tools a guest runs (make kernel-prereqs builds them).
+KBIN = REPO / "build" / "kernel"
+STATIC = {"era_check": REPO / "bin" / "era_check.static",
+          "era_invalidate": KBIN / "era_invalidate.static",
+          "era_dump": KBIN / "era_dump.static",
+          "era_repair": KBIN / "era_repair.static",
+          "era_restore": KBIN / "era_restore.static"}
 ARTIFACTS = REPO / "build" / "kernel-artifacts"
 BLOCK_SECTORS = 128
 
@@ -73,6 +82,18 @@ def boot_lines(script):
 
 class BootError(AssertionError):
     pass
+
+
+def guest_bins(*names):
+    """The paths of the static tools names, for a boot's extra_bins; fails
+    the test, saying how to build them, when one is missing."""
+    out = []
+    for n in names:
+        p = STATIC[n]
+        if not p.exists():
+            pytest.fail(f"{p} missing: run `make kernel-prereqs` (make check-kernel does)")
+        out.append(str(p))
+    return out
 
 
 def boot(script, outdir, opts=(), env=None, extra_bins=(), drives=(), timeout=None,

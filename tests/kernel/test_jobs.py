@@ -27,18 +27,15 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from kharness import REPO, SCENARIOS, boot, fresh_dir, run, tool  # noqa: E402
+from kharness import SCENARIOS, boot, fresh_dir, guest_bins, run, tool  # noqa: E402
 
 pytestmark = pytest.mark.kernel
 FAST = pytest.mark.kernel_fast
-STATIC_INVALIDATE = REPO / "build" / "kernel" / "era_invalidate.static"
 ORIGIN = 32 << 20
 
 
 def static_bin():
-    if not STATIC_INVALIDATE.exists():
-        pytest.fail(f"{STATIC_INVALIDATE} missing: run `make kernel-prereqs` (make check-kernel does)")
-    return [str(STATIC_INVALIDATE)]
+    return guest_bins("era_invalidate")
 
 
 def images(d, spec):

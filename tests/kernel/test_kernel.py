@@ -32,15 +32,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kharness import (REPO, SCENARIOS, WORK, BLOCK_SECTORS, Truth, boot, check_against_truth,  # noqa: E402
-                      compare_with_110, cut_at, disk_boots, era_check, invalidate, logical_eras,
+                      compare_with_110, cut_at, disk_boots, era_check, guest_bins, invalidate, logical_eras,
                       fresh_dir, parse_blocks, report, run, run_scenario, sb, sections_of, tool)
 
 pytestmark = pytest.mark.kernel
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = REPO / "tests" / "fixtures"
-STATIC_CHECK = REPO / "bin" / "era_check.static"
-STATIC_INVALIDATE = REPO / "build" / "kernel" / "era_invalidate.static"
 FAST = pytest.mark.kernel_fast
 
 
@@ -57,10 +55,7 @@ CRASH_SEEDS = _seeds("ERA_KERNEL_CRASH_SEEDS",
 
 
 def extra_bins():
-    for p in (STATIC_CHECK, STATIC_INVALIDATE):
-        if not p.exists():
-            pytest.fail(f"{p} missing: run `make kernel-prereqs` (make check-kernel does)")
-    return [str(STATIC_CHECK), str(STATIC_INVALIDATE)]
+    return guest_bins("era_check", "era_invalidate")
 
 
 def check_110(img, probs):

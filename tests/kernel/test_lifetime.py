@@ -40,7 +40,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kharness import (REPO, SCENARIOS, BLOCK_SECTORS, Truth, boot,  # noqa: E402
-                      check_against_truth, disk_boots, era_check, fresh_dir, logical_eras, report,
+                      check_against_truth, disk_boots, era_check, fresh_dir, guest_bins, logical_eras, report,
                       run, sb, sections_of, tool)
 import lifetime_inputs  # noqa: E402
 import log_truth  # noqa: E402
@@ -50,12 +50,6 @@ FAST = pytest.mark.kernel_fast
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = REPO / "tests" / "fixtures"
-KBIN = REPO / "build" / "kernel"
-STATIC = {"era_check": REPO / "bin" / "era_check.static",
-          "era_invalidate": KBIN / "era_invalidate.static",
-          "era_dump": KBIN / "era_dump.static",
-          "era_repair": KBIN / "era_repair.static",
-          "era_restore": KBIN / "era_restore.static"}
 DAMAGE = REPO / "build" / "era_damage"
 FIXTURE_NAMES = ["fresh", "eras", "snap_held", "crash", "grown", "large"]
 # the damage classes era_repair accepts (tests/integration/test_repair_salvage.py)
@@ -64,14 +58,8 @@ REPAIR_KINDS = ["node-csum", "node-blocknr", "zero-block", "cycle-self", "swap-k
 INF = 1 << 32
 
 
-def guest_bins(*names):
-    out = []
-    for n in ("era_check",) + names:
-        p = STATIC[n]
-        if not p.exists():
-            pytest.fail(f"{p} missing: run `make kernel-prereqs` (make check-kernel does)")
-        out.append(str(p))
-    return out
+def lifetime_bins(*names):
+    return guest_bins("era_check", *names)
 
 
 def blank(path, nr_blocks):
@@ -157,7 +145,7 @@ def live_lifetime(cases, out, chunk=10, rounds=40):
                     "--timeout", str(120 + 60 * len(part))],
                    env={"ERA_DISKS": " ".join(f"{n}:{c.nr_blocks}" for n, c in zip(names, part)),
                         "ERA_DIGEST_ROUNDS": rounds},
-                   extra_bins=guest_bins(), drives=[str(c.img) for c in part])
+                   extra_bins=lifetime_bins(), drives=[str(c.img) for c in part])
         sec = sections_of(log, names)
         for n, c in zip(names, part):
             result[c.tag] = sec[n]
@@ -332,7 +320,7 @@ def faults_boot(out, env, tools, drives, overlay=None, timeout=300):
     if overlay:
         opts += ["--overlay", str(overlay)]
     return boot(SCENARIOS / "faults.sh", out, opts, env=env,
-                extra_bins=guest_bins("era_dump", *tools), drives=[str(d) for d in drives])
+                extra_bins=lifetime_bins("era_dump", *tools), drives=[str(d) for d in drives])
 
 
 def fault_inputs(out):
