@@ -62,6 +62,16 @@ def sparse_copy(src, dst):
     subprocess.run(["cp", "--sparse=always", str(src), str(dst)], check=True)
 
 
+MiB = 1 << 20
+
+
+def blank(path, size=4 * MiB):
+    """An empty (sparse) output file of size bytes."""
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
 def write_sparse(chunks, out_path):
     """Writes an iterable of byte chunks, seeking over all-zero 4 KiB blocks."""
     size = 0

@@ -10,13 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import SAMPLES, fixture_image, run, run_tool, tool_path
-
-
-def blank(path, size):
-    with open(path, "wb") as f:
-        f.truncate(size)
-    return path
+from conftest import blank, SAMPLES, fixture_image, run, run_tool, tool_path
 
 
 # --- the wrong file named -------------------------------------------------------

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from conftest import REPO, fixture_image, have_tool, run, run_tool, sparse_copy
+from conftest import blank, REPO, fixture_image, have_tool, run, run_tool, sparse_copy
 
 DAMAGE = REPO / "build" / "era_damage"
 MiB = 1 << 20
@@ -98,12 +98,6 @@ def assert_digest_safe(img):
     lowered = [(b, x, y) for b, (x, y) in enumerate(zip(before, after)) if y < x]
     assert not lowered, f"the digest lowers {len(lowered)} blocks, first {lowered[:5]}"
     return after
-
-
-def blank(path, size=4 * MiB):
-    with open(path, "wb") as f:
-        f.truncate(size)
-    return path
 
 
 def restore(xml_text, tmp_path, name="out.meta", env=None):

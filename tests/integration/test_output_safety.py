@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import block_csum, fixture_image, have_tool, run, sha256, tool_path
+from conftest import blank, block_csum, fixture_image, have_tool, run, sha256, tool_path
 
 EXIT_DAMAGE, EXIT_IO = 1, 3
 MiB = 1 << 20
@@ -83,12 +83,6 @@ def ext4_image(path, size=32 * MiB):
                        capture_output=True, text=True)
     if r.returncode:
         pytest.skip(f"mkfs.ext4 failed: {r.stderr.strip()}")
-    return path
-
-
-def blank(path, size=4 * MiB):
-    with open(path, "wb") as f:
-        f.truncate(size)
     return path
 
 

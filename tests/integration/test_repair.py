@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURE_NAMES, SAMPLES, fixture_image, have_tool, ref110, run, run_tool, sha256
+from conftest import blank, FIXTURE_NAMES, SAMPLES, fixture_image, have_tool, ref110, run, run_tool, sha256
 
 sys.path.insert(0, str(Path(__file__).parent))
 import imgnorm  # noqa: E402
@@ -14,12 +14,6 @@ import imgnorm  # noqa: E402
 MiB = 1 << 20
 pytestmark = pytest.mark.skipif(not (have_tool("era_repair") and have_tool("era_dump")),
                                 reason="bin/era_repair or bin/era_dump not built")
-
-
-def blank(path, size):
-    with open(path, "wb") as f:
-        f.truncate(size)
-    return path
 
 
 def sample_image(name, tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (FIXTURE_NAMES, REPO, SAMPLES, fixture_image, have_tool, ref110, run, run_tool,
+from conftest import (blank, FIXTURE_NAMES, REPO, SAMPLES, fixture_image, have_tool, ref110, run, run_tool,
                       tool_path)
 
 
@@ -27,12 +27,6 @@ def sample_xml(name, tmp_path):
     with lzma.open(SAMPLES / "xml" / f"{name}.xml.xz") as f:
         out.write_bytes(f.read())
     return out
-
-
-def blank(path, size=4 * MiB):
-    with open(path, "wb") as f:
-        f.truncate(size)
-    return path
 
 
 def restore(xml, out, *extra):

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+import conftest
 from conftest import run_tool, have_tool, tool_path
 
 pytestmark = pytest.mark.skipif(not have_tool("era_restore"), reason="bin/era_restore not built")
@@ -21,9 +22,8 @@ DEBUG_RE = rb"era_restore: parallel(, cut at byte \d+: [^\n]*|: no cut found, se
 
 
 def blank(path, size=8 * MiB):
-    with open(path, "wb") as f:
-        f.truncate(size)
-    return path
+    """conftest's, 8 MiB unless said (this file's outputs)."""
+    return conftest.blank(path, size)
 
 
 def timed(xml, img, env, timeout=120):
