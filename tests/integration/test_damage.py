@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURE_NAMES, REPO, fixture_image, have_tool, tool_path
+from conftest import FIXTURE_NAMES, REPO, fixture_image, have_tool, sparse_copy, tool_path
 
 TIMEOUT = 20
 FULL = os.environ.get("ERA_TESTS_FULL") == "1"
@@ -90,10 +90,6 @@ def image_digest(path):
                 left -= len(chunk)
             off = hole
     return h.hexdigest()
-
-
-def sparse_copy(src, dst):
-    subprocess.run(["cp", "--sparse=always", str(src), str(dst)], check=True)
 
 
 @pytest.fixture(scope="session")
