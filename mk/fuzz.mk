@@ -29,6 +29,8 @@ FUZZ_MAX_LEN_fuzz_restore_split := 65536
 FUZZ_MAX_LEN_fuzz_repair := 600000
 FUZZ_MAX_LEN_fuzz_build := 4096
 FUZZ_SEED_IMAGES := fresh grown snap_held
+# target:max_len for each target (fuzz_walk's when it has no FUZZ_MAX_LEN_ of its own)
+FUZZ_TARGET_LENS = $(foreach t,$(FUZZ_TARGETS),$(t):$(or $(FUZZ_MAX_LEN_$(t)),$(FUZZ_MAX_LEN_fuzz_walk)))
 
 .PHONY: fuzz fuzz-build fuzz-seeds fuzz-regress fuzz-check
 
@@ -69,13 +71,10 @@ $(FB)/seeds.stamp: $(B)/era_damage bin/era_dump $(wildcard tests/fixtures/*.meta
 fuzz-seeds: $(FB)/seeds.stamp
 
 fuzz: fuzz-build fuzz-seeds
-	@set -e; for t in $(FUZZ_TARGETS); do \
+	@set -e; for tm in $(FUZZ_TARGET_LENS); do \
+		t=$${tm%%:*}; max=$${tm#*:}; \
 		mkdir -p $(FB)/corpus/$$t $(FB)/artifacts/$$t; \
 		echo "== $$t: $(FUZZ_SECONDS) s"; \
-		max=$(FUZZ_MAX_LEN_fuzz_walk); \
-		case $$t in fuzz_sb) max=$(FUZZ_MAX_LEN_fuzz_sb);; fuzz_xml) max=$(FUZZ_MAX_LEN_fuzz_xml);; \
-			fuzz_restore_split) max=$(FUZZ_MAX_LEN_fuzz_restore_split);; \
-			fuzz_repair) max=$(FUZZ_MAX_LEN_fuzz_repair);; fuzz_build) max=$(FUZZ_MAX_LEN_fuzz_build);; esac; \
 		ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(FB)/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$$max -timeout=10 -rss_limit_mb=2048 \
