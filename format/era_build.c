@@ -206,8 +206,8 @@ int era_build_writeset_begin(struct era_builder *b, uint32_t era, uint32_t nr_bi
 			return r;
 		if (nr_bits > b->cur.nr_bits) {
 			b->cur.nr_bits = nr_bits;
-			if (!b->w.dry && wsacc_hold_all(&b->cur))
-				return era_build_fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", nr_bits);
+			if ((r = era_build_hold_all(b, e)) < 0)
+				return r;
 		}
 		b->stats.writesets_merged++;
 		b->given_nr_bits = nr_bits;
