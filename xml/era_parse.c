@@ -523,12 +523,6 @@ static char *chunk_buffer(size_t size, struct pd_err *err)
 	return buf;
 }
 
-/* Scans bytes before the parser sees them: n, or where a stretch between
- * two '<' comes to hold more than EQ_MAX '='. (Not instrumented by the
- * fuzzers' coverage: it is a per-byte loop that only bounds.) */
-#if defined(__clang__)
-__attribute__((no_sanitize("coverage")))
-#endif
 #if defined(__SSE2__)
 /* Bits set in a 16-bit mask (no popcnt instruction in the baseline ISA). */
 static inline unsigned pop16(unsigned x)
@@ -540,6 +534,12 @@ static inline unsigned pop16(unsigned x)
 }
 #endif
 
+/* Scans bytes before the parser sees them: n, or where a stretch between
+ * two '<' comes to hold more than EQ_MAX '='. (Not instrumented by the
+ * fuzzers' coverage: it is a per-byte loop that only bounds.) */
+#if defined(__clang__)
+__attribute__((no_sanitize("coverage")))
+#endif
 static size_t lex_scan(struct lex *l, const unsigned char *s, size_t n)
 {
 	/* in locals: stores through l could alias s */
