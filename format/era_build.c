@@ -133,7 +133,6 @@ int era_build_begin(struct era_builder *b, const struct era_build_params *p, str
 		b->st = S_FAILED;
 		return r;
 	}
-	b->ea_ready = 1;
 	if (!b->w.dry) {
 		r = pd_writer_invalidate_sb(b->dev, holds_era_superblock(b->dev), e);
 		if (r) {
