@@ -133,7 +133,6 @@ int era_build_begin(struct era_builder *b, const struct era_build_params *p, str
 		b->st = S_FAILED;
 		return r;
 	}
-	b->ea_ready = 1;
 	if (!b->w.dry) {
 		r = pd_writer_invalidate_sb(b->dev, holds_era_superblock(b->dev), e);
 		if (r) {
@@ -206,8 +205,8 @@ int era_build_writeset_begin(struct era_builder *b, uint32_t era, uint32_t nr_bi
 			return r;
 		if (nr_bits > b->cur.nr_bits) {
 			b->cur.nr_bits = nr_bits;
-			if (!b->w.dry && wsacc_hold_all(&b->cur))
-				return era_build_fail(b, e, PD_E_NOMEM, "out of memory for a writeset of %u bits", nr_bits);
+			if ((r = era_build_hold_all(b, e)) < 0)
+				return r;
 		}
 		b->stats.writesets_merged++;
 		b->given_nr_bits = nr_bits;

@@ -115,7 +115,6 @@ struct era_builder {
 	int seen_era_array;
 	/* era array */
 	struct eaw ea;
-	int ea_ready;
 	uint64_t ws_root, ea_root;
 	uint64_t used;            /* blocks used, after commit */
 	uint64_t needed_bytes;

@@ -523,12 +523,6 @@ static char *chunk_buffer(size_t size, struct pd_err *err)
 	return buf;
 }
 
-/* Scans bytes before the parser sees them: n, or where a stretch between
- * two '<' comes to hold more than EQ_MAX '='. (Not instrumented by the
- * fuzzers' coverage: it is a per-byte loop that only bounds.) */
-#if defined(__clang__)
-__attribute__((no_sanitize("coverage")))
-#endif
 #if defined(__SSE2__)
 /* Bits set in a 16-bit mask (no popcnt instruction in the baseline ISA). */
 static inline unsigned pop16(unsigned x)
@@ -540,6 +534,12 @@ static inline unsigned pop16(unsigned x)
 }
 #endif
 
+/* Scans bytes before the parser sees them: n, or where a stretch between
+ * two '<' comes to hold more than EQ_MAX '='. (Not instrumented by the
+ * fuzzers' coverage: it is a per-byte loop that only bounds.) */
+#if defined(__clang__)
+__attribute__((no_sanitize("coverage")))
+#endif
 static size_t lex_scan(struct lex *l, const unsigned char *s, size_t n)
 {
 	/* in locals: stores through l could alias s */
@@ -649,7 +649,8 @@ static size_t pending(const struct parser *p)
 	return in && in->cur && in->end > in->cur ? (size_t)(in->end - in->cur) : 0;
 }
 
-static void feed_one(struct parser *p, const struct era_xml_events *ev, const char *buf, size_t n, uint64_t at)
+/* bytes_read: the progress counter to add n to, or NULL */
+static void feed_one(struct parser *p, uint64_t *bytes_read, const char *buf, size_t n, uint64_t at)
 {
 	size_t bad = lex_scan(&p->lex, (const unsigned char *)buf, n);
 
@@ -661,8 +662,8 @@ static void feed_one(struct parser *p, const struct era_xml_events *ev, const ch
 		return;
 	}
 	xmlParseChunk(p->ctxt, buf, (int)n, 0);
-	if (ev->bytes_read)
-		__atomic_add_fetch(ev->bytes_read, (uint64_t)n, __ATOMIC_RELAXED);
+	if (bytes_read)
+		__atomic_add_fetch(bytes_read, (uint64_t)n, __ATOMIC_RELAXED);
 	if (!p->failed && pending(p) > PENDING_MAX)
 		fail_at(p, PD_E_CORRUPT, "a tag, comment or text run of more than %u bytes (an era XML line has ~40)",
 			PENDING_MAX);
@@ -671,14 +672,14 @@ static void feed_one(struct parser *p, const struct era_xml_events *ev, const ch
 /* Hands n bytes of input, found at byte `at` of the document, to the
  * parser, in pieces that end at multiples of FEED (see PENDING_MAX), and
  * counts them for a progress display. */
-static void feed(struct parser *p, const struct era_xml_events *ev, const char *buf, size_t n, uint64_t at)
+static void feed(struct parser *p, uint64_t *bytes_read, const char *buf, size_t n, uint64_t at)
 {
 	while (n && !p->failed) {
 		size_t k = FEED - (size_t)(at % FEED);
 
 		if (k > n)
 			k = n;
-		feed_one(p, ev, buf, k, at);
+		feed_one(p, bytes_read, buf, k, at);
 		buf += k;
 		n -= k;
 		at += k;
@@ -709,7 +710,7 @@ int era_xml_parse_fd(int fd, const struct era_xml_events *ev, struct pd_err *err
 			break;
 		}
 		if (n) {
-			feed(&p, ev, buf, n, at);
+			feed(&p, ev->bytes_read, buf, n, at);
 			at += n;
 		}
 		if (n < CHUNK)
@@ -767,12 +768,9 @@ int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_eve
 	p.kind = pc->kind;
 	p.stop = pc->stop;
 	if (pc->kind == ERA_XML_SECOND) {
-		/* the prefix is not the input's: not counted as read */
-		struct era_xml_events quiet = *ev;
-
-		quiet.bytes_read = NULL;
 		p.continue_pending = 1;
-		feed_one(&p, &quiet, pc->prefix, pc->prefix_len, 0);
+		/* the prefix is not the input's: not counted as read */
+		feed_one(&p, NULL, pc->prefix, pc->prefix_len, 0);
 	}
 	while (!p.failed && off < pc->end) {
 		size_t want = pc->end - off < PIECE_CHUNK ? (size_t)(pc->end - off) : PIECE_CHUNK;
@@ -790,7 +788,7 @@ int era_xml_parse_piece(const struct era_xml_piece *pc, const struct era_xml_eve
 			piece_fail(&p, PD_E_IO, "short read");
 			break;
 		}
-		feed(&p, ev, buf, n, off);
+		feed(&p, ev->bytes_read, buf, n, off);
 		off += (uint64_t)n;
 	}
 	free(buf);
@@ -854,6 +852,6 @@ int era_xml_parse_mem(const char *buf, size_t len, const struct era_xml_events *
 
 	if (setup(&p, ev, err, &sax))
 		return -PD_E_NOMEM;
-	feed(&p, ev, buf, len, 0);
+	feed(&p, ev->bytes_read, buf, len, 0);
 	return finish(&p);
 }
