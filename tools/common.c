@@ -261,8 +261,7 @@ int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool
 			io->force = 1;
 			break;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return tool_bad_option(argv, usage, 0);
 		}
 	}
 	if (optind != argc || !io->in || !io->out) {
