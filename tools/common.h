@@ -102,8 +102,6 @@ int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool
  * to a temporary file that tool_finish_output renames over it. Returns
  * the fd, or minus the exit status (EXIT_IO) after a message. */
 int tool_open_output(const char *in, const char *path);
-/* After a failed run: removes the temporary file; a previous FILE stays. */
-void tool_discard_output(const char *path);
 /* For an option with an optional numeric value given as a separate word
  * (`--metadata-snap 123 INPUT`): takes argv[optind] if it is a number and
  * another argument follows it. Returns 1 if taken. */
