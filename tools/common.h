@@ -41,6 +41,9 @@ void tool_json_str(const char *s);
 /* Whether the command line asks for --format json (looked at before the
  * options are parsed, so a usage error can be said in JSON too). */
 int tool_json_requested(int argc, char **argv);
+/* Flushes standard output at the end of a run: EXIT_OK, EXIT_PIPE when the
+ * reader has gone, or EXIT_IO after a message. */
+int tool_flush_stdout(void);
 /* Parses a non-negative decimal number; returns 0 on success. */
 int tool_parse_u64(const char *s, unsigned long long max, unsigned long long *out);
 

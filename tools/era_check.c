@@ -1,5 +1,4 @@
 /* era_check: validate dm-era metadata. Never writes its input. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -115,7 +114,7 @@ int main(int argc, char **argv)
 	struct era_check_result res;
 	struct pd_bm *bm;
 	struct pd_err e;
-	int ignore_nonfatal = 0, verbose = 0, opt, status;
+	int ignore_nonfatal = 0, verbose = 0, opt, status, flushed;
 	char hint_buf[512];
 	const char *hint;
 
@@ -206,11 +205,6 @@ int main(int argc, char **argv)
 		printf("%s: metadata blocks used %llu of %llu (%.1f%%)\n", c.path,
 		       (unsigned long long)res.sb.sm.nr_allocated, (unsigned long long)res.sb.sm.nr_blocks,
 		       res.sb.sm.nr_blocks ? 100.0 * (double)res.sb.sm.nr_allocated / (double)res.sb.sm.nr_blocks : 0.0);
-	if (fflush(stdout) || ferror(stdout)) {
-		if (errno == EPIPE)
-			return EXIT_PIPE;
-		tool_error("standard output: %s", strerror(errno));
-		return EXIT_IO;
-	}
-	return status;
+	flushed = tool_flush_stdout();
+	return flushed ? flushed : status;
 }
