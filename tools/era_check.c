@@ -81,8 +81,8 @@ static const char *next_step(const struct ctx *c, int status, char *buf, size_t 
 
 /* With --format json every run prints one JSON object, also when it fails
  * before the check: a monitoring job that redirects it never gets an empty
- * or half-written file. */
-/* The object of a run that found nothing to report: why, and its status. */
+ * or half-written file. This is the object of a run that found nothing to
+ * report: why, and its status. */
 static int json_failure(const struct ctx *c, int status)
 {
 	if (c->json && !c->quiet) {
