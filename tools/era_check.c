@@ -79,6 +79,14 @@ static const char *next_step(const struct ctx *c, int status, char *buf, size_t 
 	return era_next_step_text(step, c->path, buf, (unsigned)size);
 }
 
+/* The end of a failed run's JSON object: the message and the status. */
+static void json_error_end(const char *msg, int status)
+{
+	printf("  \"error\": ");
+	tool_json_str(msg);
+	printf(",\n  \"exit_status\": %d,\n  \"clean\": false\n}\n", status);
+}
+
 /* With --format json every run prints one JSON object, also when it fails
  * before the check: a monitoring job that redirects it never gets an empty
  * or half-written file. This is the object of a run that found nothing to
@@ -91,9 +99,8 @@ static int json_failure(const struct ctx *c, int status)
 			tool_json_str(c->path);
 		else
 			printf("null");
-		printf(",\n  \"error\": ");
-		tool_json_str(tool_last_error());
-		printf(",\n  \"exit_status\": %d,\n  \"clean\": false\n}\n", status);
+		printf(",\n");
+		json_error_end(tool_last_error(), status);
 	}
 	return status;
 }
@@ -168,9 +175,8 @@ int main(int argc, char **argv)
 			tool_pd_error(c.path, &e);
 		pd_bm_close(bm);
 		if (c.json && !c.quiet) {
-			printf("%s  ],\n  \"error\": ", c.nr_json ? "\n" : "");
-			tool_json_str(e.msg);
-			printf(",\n  \"exit_status\": %d,\n  \"clean\": false\n}\n", EXIT_FAIL);
+			printf("%s  ],\n", c.nr_json ? "\n" : "");
+			json_error_end(e.msg, EXIT_FAIL);
 		}
 		return EXIT_FAIL;
 	}
