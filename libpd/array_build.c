@@ -3,6 +3,7 @@
 #include "array_build.h"
 #include "bitset.h"
 #include "btree_build.h"
+#include "grow.h"
 #include "disk.h"
 
 int pd_array_builder_init(struct pd_array_builder *a, struct pd_writer *w, uint32_t value_size,
@@ -30,18 +31,14 @@ void pd_array_builder_free(struct pd_array_builder *a)
 
 static int write_block(struct pd_array_builder *a, struct pd_err *e)
 {
-	uint64_t where;
+	uint64_t where, *p;
 	void *data;
 	int r;
 
-	if (a->nr_blocks == a->cap_blocks) {
-		uint64_t cap = a->cap_blocks ? 2 * a->cap_blocks : 64;
-		uint64_t *p = realloc(a->blocks, cap * sizeof(*p));
-		if (!p)
-			return pd_fail(e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
-		a->blocks = p;
-		a->cap_blocks = cap;
-	}
+	p = pd_grow(a->blocks, &a->cap_blocks, a->nr_blocks, sizeof(*p), 64);
+	if (!p)
+		return pd_fail(e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
+	a->blocks = p;
 	r = pd_writer_new(a->w, &where, &data, e);
 	if (r)
 		return r;

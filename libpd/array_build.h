@@ -5,6 +5,7 @@
  * and 8 bytes per array block. */
 #ifndef PD_ARRAY_BUILD_H
 #define PD_ARRAY_BUILD_H
+#include <stddef.h>
 #include <stdint.h>
 #include "writer.h"
 
@@ -16,7 +17,8 @@ struct pd_array_builder {
 	uint64_t nr_values;       /* pushed so far */
 	unsigned char *stage;     /* 4 KiB */
 	uint64_t *blocks;         /* locations of the written array blocks */
-	uint64_t nr_blocks, cap_blocks;
+	uint64_t nr_blocks;
+	size_t cap_blocks;
 };
 
 int pd_array_builder_init(struct pd_array_builder *a, struct pd_writer *w, uint32_t value_size,

@@ -39,6 +39,16 @@ static int parse_dev(const char *s, dev_t *d)
 	return 0;
 }
 
+/* A sysfs "dev" file: the device it names; 0, or -PD_E_IO or
+ * -PD_E_CORRUPT. */
+static int read_dev(const char *path, dev_t *d)
+{
+	char buf[32];
+	int r = read_line(path, buf, sizeof(buf));
+
+	return r ? r : parse_dev(buf, d);
+}
+
 static void sys_path(char *buf, size_t len, dev_t d, const char *leaf)
 {
 	snprintf(buf, len, "/sys/dev/block/%u:%u/%s", major(d), minor(d), leaf);
@@ -73,14 +83,14 @@ static int loop_backing(dev_t d, int fd, dev_t *bk_dev, ino_t *bk_ino)
 /* The whole disk of a partition, from the parent directory sysfs links. */
 static dev_t whole_disk(dev_t d)
 {
-	char p[128], buf[32];
+	char p[128];
 	dev_t w;
 
 	sys_path(p, sizeof(p), d, "partition");
 	if (access(p, F_OK))
 		return 0;
 	sys_path(p, sizeof(p), d, "../dev");
-	if (read_line(p, buf, sizeof(buf)) || parse_dev(buf, &w))
+	if (read_dev(p, &w))
 		return 0;
 	return w;
 }
@@ -111,7 +121,7 @@ static void fill_dev(struct pd_target_dev *t, dev_t d, int fd)
 /* What d is stacked on, depth first; bounded in depth and in number. */
 static void add_lower(struct pd_target *t, dev_t d, int depth)
 {
-	char p[128], q[512], buf[32];
+	char p[128], q[512];
 	struct dirent *de;
 	DIR *dir;
 	dev_t s;
@@ -126,7 +136,7 @@ static void add_lower(struct pd_target *t, dev_t d, int depth)
 		int fd;
 
 		snprintf(q, sizeof(q), "%s/%s/dev", p, de->d_name);
-		if (de->d_name[0] == '.' || read_line(q, buf, sizeof(buf)) || parse_dev(buf, &s))
+		if (de->d_name[0] == '.' || read_dev(q, &s))
 			continue;
 		fd = open_node(de->d_name, s, O_RDONLY);
 		fill_dev(&t->lower[t->nr_lower++], s, fd);
@@ -321,7 +331,7 @@ static int held_by(dev_t d, char *who, size_t len)
 /* Whether d, or one of its partitions, is mounted or held: fills why. */
 static int dev_busy(dev_t d, char *why, size_t len)
 {
-	char p[128], name[256], where[1024], buf[32];
+	char p[128], name[256], where[1024];
 	struct dirent *de;
 	DIR *dir;
 	dev_t part;
@@ -347,7 +357,7 @@ static int dev_busy(dev_t d, char *why, size_t len)
 		if (de->d_name[0] == '.' || access(q, F_OK))
 			continue;
 		snprintf(q, sizeof(q), "%s%s/dev", p, de->d_name);
-		if (read_line(q, buf, sizeof(buf)) || parse_dev(buf, &part))
+		if (read_dev(q, &part))
 			continue;
 		if (!mounted_on(part, where, sizeof(where))) {
 			snprintf(why, len, "its partition %s is mounted on %s", de->d_name, where);
@@ -365,7 +375,7 @@ static int dev_busy(dev_t d, char *why, size_t len)
  * use (or, with any_loop, at all). */
 static int file_in_use(const struct stat *st, int any_loop, struct pd_err *e)
 {
-	char p[300], buf[32], why[1600];
+	char p[300], why[1600];
 	struct dirent *de;
 	DIR *dir = opendir("/sys/block");
 	int r = 0;
@@ -380,7 +390,7 @@ static int file_in_use(const struct stat *st, int any_loop, struct pd_err *e)
 		if (strncmp(de->d_name, "loop", 4))
 			continue;
 		snprintf(p, sizeof(p), "/sys/block/%s/dev", de->d_name);
-		if (read_line(p, buf, sizeof(buf)) || parse_dev(buf, &d))
+		if (read_dev(p, &d))
 			continue;
 		fd = open_node(de->d_name, d, O_RDONLY);
 		busy = loop_backing(d, fd, &bk_dev, &bk_ino);

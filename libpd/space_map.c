@@ -102,6 +102,13 @@ static uint32_t overflow_find(const struct overflow *o, uint64_t b, size_t *hint
 	return 0; /* missing: the caller reports the count as 0 vs expected */
 }
 
+/* Entry k (0-31) of a bitmap word: a count 0-2, or 3 for "in the ref
+ * count tree". Bit 2k is the entry's high bit, bit 2k + 1 its low bit. */
+static inline uint32_t bitmap_entry(uint64_t word, unsigned k)
+{
+	return (uint32_t)(((word >> (2 * k)) & 1) << 1 | ((word >> (2 * k + 1)) & 1));
+}
+
 #define MAX_STRAY_LISTED 10
 
 /* The entries of blocks whose bitmap was unreadable: nothing to compare. */
@@ -129,7 +136,7 @@ static int overflow_strays(struct overflow *o, const unsigned char *bits, uint64
 			uint64_t word = pd_le64_at(bits, (b - first) / 32);
 			unsigned k = (unsigned)((b - first) % 32);
 
-			v = (uint32_t)(((word >> (2 * k)) & 1) << 1 | ((word >> (2 * k + 1)) & 1));
+			v = bitmap_entry(word, k);
 			if (v == 3 && c > 2)
 				continue;
 		}
@@ -254,7 +261,7 @@ int pd_sm_walk(const struct pd_sm_walker *w, const struct pd_sm_root *root, stru
 			uint32_t m = n - j < 32 ? n - j : 32;
 
 			for (uint32_t k = 0; k < m; k++) {
-				uint32_t v = (uint32_t)(((word >> (2 * k)) & 1) << 1 | ((word >> (2 * k + 1)) & 1));
+				uint32_t v = bitmap_entry(word, k);
 				counts[j + k] = v == 3 ? overflow_find(&o, first + j + k, &hint) : v;
 			}
 		}

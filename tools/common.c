@@ -96,6 +96,17 @@ int tool_json_requested(int argc, char **argv)
 	return 0;
 }
 
+int tool_flush_stdout(void)
+{
+	if (fflush(stdout) || ferror(stdout)) {
+		if (errno == EPIPE)
+			return EXIT_PIPE;
+		tool_error("standard output: %s", strerror(errno));
+		return EXIT_IO;
+	}
+	return EXIT_OK;
+}
+
 int tool_parse_u64(const char *s, unsigned long long max, unsigned long long *out)
 {
 	char *end;
@@ -261,8 +272,7 @@ int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool
 			io->force = 1;
 			break;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return tool_bad_option(argv, usage, 0);
 		}
 	}
 	if (optind != argc || !io->in || !io->out) {

@@ -41,6 +41,9 @@ void tool_json_str(const char *s);
 /* Whether the command line asks for --format json (looked at before the
  * options are parsed, so a usage error can be said in JSON too). */
 int tool_json_requested(int argc, char **argv);
+/* Flushes standard output at the end of a run: EXIT_OK, EXIT_PIPE when the
+ * reader has gone, or EXIT_IO after a message. */
+int tool_flush_stdout(void);
 /* Parses a non-negative decimal number; returns 0 on success. */
 int tool_parse_u64(const char *s, unsigned long long max, unsigned long long *out);
 
@@ -102,8 +105,6 @@ int tool_parse_io_opts(int argc, char **argv, void (*usage)(FILE *), struct tool
  * to a temporary file that tool_finish_output renames over it. Returns
  * the fd, or minus the exit status (EXIT_IO) after a message. */
 int tool_open_output(const char *in, const char *path);
-/* After a failed run: removes the temporary file; a previous FILE stays. */
-void tool_discard_output(const char *path);
 /* For an option with an optional numeric value given as a separate word
  * (`--metadata-snap 123 INPUT`): takes argv[optind] if it is a number and
  * another argument follows it. Returns 1 if taken. */

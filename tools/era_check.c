@@ -1,5 +1,4 @@
 /* era_check: validate dm-era metadata. Never writes its input. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -80,10 +79,18 @@ static const char *next_step(const struct ctx *c, int status, char *buf, size_t 
 	return era_next_step_text(step, c->path, buf, (unsigned)size);
 }
 
+/* The end of a failed run's JSON object: the message and the status. */
+static void json_error_end(const char *msg, int status)
+{
+	printf("  \"error\": ");
+	tool_json_str(msg);
+	printf(",\n  \"exit_status\": %d,\n  \"clean\": false\n}\n", status);
+}
+
 /* With --format json every run prints one JSON object, also when it fails
  * before the check: a monitoring job that redirects it never gets an empty
- * or half-written file. */
-/* The object of a run that found nothing to report: why, and its status. */
+ * or half-written file. This is the object of a run that found nothing to
+ * report: why, and its status. */
 static int json_failure(const struct ctx *c, int status)
 {
 	if (c->json && !c->quiet) {
@@ -92,9 +99,8 @@ static int json_failure(const struct ctx *c, int status)
 			tool_json_str(c->path);
 		else
 			printf("null");
-		printf(",\n  \"error\": ");
-		tool_json_str(tool_last_error());
-		printf(",\n  \"exit_status\": %d,\n  \"clean\": false\n}\n", status);
+		printf(",\n");
+		json_error_end(tool_last_error(), status);
 	}
 	return status;
 }
@@ -115,7 +121,7 @@ int main(int argc, char **argv)
 	struct era_check_result res;
 	struct pd_bm *bm;
 	struct pd_err e;
-	int ignore_nonfatal = 0, verbose = 0, opt, status;
+	int ignore_nonfatal = 0, verbose = 0, opt, status, flushed;
 	char hint_buf[512];
 	const char *hint;
 
@@ -169,9 +175,8 @@ int main(int argc, char **argv)
 			tool_pd_error(c.path, &e);
 		pd_bm_close(bm);
 		if (c.json && !c.quiet) {
-			printf("%s  ],\n  \"error\": ", c.nr_json ? "\n" : "");
-			tool_json_str(e.msg);
-			printf(",\n  \"exit_status\": %d,\n  \"clean\": false\n}\n", EXIT_FAIL);
+			printf("%s  ],\n", c.nr_json ? "\n" : "");
+			json_error_end(e.msg, EXIT_FAIL);
 		}
 		return EXIT_FAIL;
 	}
@@ -206,11 +211,6 @@ int main(int argc, char **argv)
 		printf("%s: metadata blocks used %llu of %llu (%.1f%%)\n", c.path,
 		       (unsigned long long)res.sb.sm.nr_allocated, (unsigned long long)res.sb.sm.nr_blocks,
 		       res.sb.sm.nr_blocks ? 100.0 * (double)res.sb.sm.nr_allocated / (double)res.sb.sm.nr_blocks : 0.0);
-	if (fflush(stdout) || ferror(stdout)) {
-		if (errno == EPIPE)
-			return EXIT_PIPE;
-		tool_error("standard output: %s", strerror(errno));
-		return EXIT_IO;
-	}
-	return status;
+	flushed = tool_flush_stdout();
+	return flushed ? flushed : status;
 }

@@ -228,7 +228,7 @@ static int run(int argc, char **argv, int *json_p)
 	const char *in, *cache_path = NULL, *which;
 	struct inval_info info = { 0 };
 	unsigned long long since = 0;
-	int have_since = 0, json = 0, opt, fd, r;
+	int have_since = 0, format = FMT_XML, opt, fd, r;
 	struct pd_bm *bm;
 	struct pd_err e;
 	struct sink s;
@@ -245,15 +245,16 @@ static int run(int argc, char **argv, int *json_p)
 			break;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "json"))
-				json = *json_p = 1;
+				format = FMT_JSON;
 			else if (!strcmp(optarg, "cblocks"))
-				json = 2, *json_p = 0;
+				format = FMT_CBLOCKS;
 			else if (!strcmp(optarg, "xml"))
-				json = *json_p = 0;
+				format = FMT_XML;
 			else {
 				tool_error("unknown format '%s' (xml, json or cblocks)", optarg);
 				return EXIT_USAGE;
 			}
+			*json_p = format == FMT_JSON;
 			break;
 		case OPT_CACHE:
 			cache_path = optarg;
@@ -270,7 +271,7 @@ static int run(int argc, char **argv, int *json_p)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (json == 2 && !cache_path) {
+	if (format == FMT_CBLOCKS && !cache_path) {
 		tool_error("--format cblocks needs --cache-metadata");
 		return EXIT_USAGE;
 	}
@@ -288,10 +289,9 @@ static int run(int argc, char **argv, int *json_p)
 		return r;
 	which = in;
 	if (cache_path)
-		r = write_cache(bm, cache_path, &o, &info, json == 2 ? FMT_CBLOCKS : json ? FMT_JSON : FMT_XML, &s,
-				&which, &e);
+		r = write_cache(bm, cache_path, &o, &info, format, &s, &which, &e);
 	else
-		r = json ? write_json(bm, &o, &info, &s, &e) : era_invalidate(bm, &o, &s, &e);
+		r = format == FMT_JSON ? write_json(bm, &o, &info, &s, &e) : era_invalidate(bm, &o, &s, &e);
 	pd_bm_close(bm);
 	return tool_finish_output(&s, fd, cl.out_path, which, r, &e);
 }

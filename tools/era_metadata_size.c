@@ -1,6 +1,5 @@
 /* era_metadata_size: how big a metadata device an era target needs.
  * The computation is format/era_size.c; this file parses options. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <string.h>
@@ -129,11 +128,5 @@ int main(int argc, char **argv)
 	}
 	result = s.total_bytes / unit + (s.total_bytes % unit != 0);
 	printf("%llu\n", (unsigned long long)result);
-	if (fflush(stdout) || ferror(stdout)) {
-		if (errno == EPIPE)
-			return EXIT_PIPE;
-		tool_error("standard output: %s", strerror(errno));
-		return EXIT_IO;
-	}
-	return EXIT_OK;
+	return tool_flush_stdout();
 }

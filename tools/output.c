@@ -67,14 +67,8 @@ int tool_open_sink(const char *in, const char *out_path, struct pd_bm *bm, struc
 	if (*fd < 0)
 		return -*fd;
 	tool_error("out of memory");
-	tool_discard_output(out_path);
-	return EXIT_FAIL;
-}
-
-void tool_discard_output(const char *path)
-{
-	(void)path;
 	pd_stream_out_abort(&output);
+	return EXIT_FAIL;
 }
 
 int tool_finish_output(struct sink *s, int fd, const char *out_path, const char *in, int r,
@@ -85,7 +79,7 @@ int tool_finish_output(struct sink *s, int fd, const char *out_path, const char 
 	int status = EXIT_OK;
 
 	if (r && s->err == EPIPE) {
-		tool_discard_output(out_path);
+		pd_stream_out_abort(&output);
 		sink_free(s);
 		return EXIT_PIPE; /* the reader has gone: stop quietly */
 	}
@@ -97,7 +91,7 @@ int tool_finish_output(struct sink *s, int fd, const char *out_path, const char 
 			tool_pd_error(in, e);
 			status = tool_status_for(e->code);
 		}
-		tool_discard_output(out_path); /* a previous -o FILE stays as it was */
+		pd_stream_out_abort(&output); /* a previous -o FILE stays as it was */
 	} else if (fd != STDOUT_FILENO) {
 		if (pd_stream_out_commit(&output, &ce)) {
 			tool_error("%s: %s", name, ce.msg);
