@@ -33,14 +33,25 @@ void tool_version(void)
 	printf("%s (era-tools) %s\n", prog, ERA_TOOLS_VERSION);
 }
 
+/* The whole message goes to stderr, however long (a path may be); JSON's
+ * copy keeps what fits in last_error. */
 void tool_error(const char *fmt, ...)
 {
-	va_list ap;
+	va_list ap, again;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_copy(again, ap);
+	n = vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s: %s\n", prog, last_error);
+	if (n >= 0 && (size_t)n < sizeof(last_error)) {
+		fprintf(stderr, "%s: %s\n", prog, last_error);
+	} else {
+		fprintf(stderr, "%s: ", prog);
+		vfprintf(stderr, fmt, again);
+		fputc('\n', stderr);
+	}
+	va_end(again);
 }
 
 const char *tool_last_error(void)

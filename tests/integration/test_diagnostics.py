@@ -279,3 +279,13 @@ def test_output_write_error_is_3(tool, args, tmp_path):
                            timeout=60)
     assert r.returncode == 3
     assert r.stderr == f"{tool}: standard output: No space left on device\n".encode()
+
+
+def test_long_message_is_not_cut(tmp_path):
+    """A message longer than the JSON copy keeps (512 bytes) is printed
+    whole: a 600-character path and what is wrong with it."""
+    path = tmp_path / ("d" * 250) / ("e" * 250) / "missing.meta"
+    r = run_tool("era_check", path)
+    assert r.returncode == 3
+    assert r.stderr.decode() == f"era_check: {path}: No such file or directory\n"
+    assert len(r.stderr) > 512
