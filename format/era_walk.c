@@ -277,11 +277,8 @@ static int walk_era_array(struct walk *w, int data)
 	};
 	int r;
 
-	if (pd_array_blocks(w->sb.nr_blocks, 4) > pd_bm_nr_blocks(w->bm)) {
-		return problem(w, ERA_P_ERA_ARRAY, w->sb.location,
-			       "era array of %u entries cannot fit the metadata device", w->sb.nr_blocks) ?:
-		       -PD_E_CORRUPT;
-	}
+	/* nr_blocks fits the device: era_sb_read refuses a superblock whose
+	 * era array could not (every superblock walked comes through it) */
 	w->phase = ERA_P_ERA_ARRAY;
 	if (data && w->v->era_array_begin) {
 		r = w->v->era_array_begin(w->v->ctx, w->sb.nr_blocks);
