@@ -115,3 +115,12 @@ int era_report_to(int (*fn)(void *ctx, const struct pd_err *r), void *ctx, enum 
 	va_end(ap);
 	return fn(ctx, &r);
 }
+
+int era_finding_stops(const struct pd_err *r, struct pd_err *e)
+{
+	if (e) {
+		*e = *r;
+		e->code = PD_E_CORRUPT;
+	}
+	return -PD_E_CORRUPT;
+}

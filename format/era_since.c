@@ -18,11 +18,7 @@ static int on_problem(void *ctx, const struct pd_err *r)
 		v->o->report(v->o->ctx, r);
 	if (era_problem_info(r->problem)->severity == ERA_SEV_INFO)
 		return 0;
-	if (v->e) { /* the finding is the error */
-		*v->e = *r;
-		v->e->code = PD_E_CORRUPT;
-	}
-	return -PD_E_CORRUPT;
+	return era_finding_stops(r, v->e);
 }
 
 static int on_sb(void *ctx, const struct era_sb *sb)
