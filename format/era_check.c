@@ -19,8 +19,7 @@ struct check {
 	struct pd_err *e;
 	struct era_refs refs;      /* references counted, for the space map */
 	uint64_t nr_said;          /* walk and space map problems above notes */
-	int stopped;               /* the walk stopped on an error ... */
-	enum era_problem_id stopped_in; /* ... in this part */
+	enum era_problem_id stopped_in; /* the part a walk stopped in, on an error */
 };
 
 static int tally(void *ctx, const struct pd_err *r)
@@ -58,7 +57,6 @@ static void on_stopped(void *ctx, enum era_problem_id part, const struct pd_err 
 {
 	struct check *c = ctx;
 
-	c->stopped = 1;
 	c->stopped_in = part;
 }
 
@@ -131,12 +129,12 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 	r = era_walk(bm, &wo, &v, e);
 	if (!r && c.refs.counting) {
 		r = era_refs_compare(&c.refs, bm, &res->sb, e);
-		c.stopped = r && r != -PD_E_NOMEM && e && e->code;
 		c.stopped_in = ERA_P_SM;
 	}
 	/* Stopped by damage nothing has said (the visitor never stops the
-	 * walk, so the error is the walk's own): say it, once. */
-	if (r && c.stopped && c.refs.counting && !c.nr_said) {
+	 * walk, so the error is the walk's own; an error, not out of memory,
+	 * as the walker's stopped() is told): say it, once. */
+	if (r && r != -PD_E_NOMEM && e && e->code && c.refs.counting && !c.nr_said) {
 		struct pd_err rep = *e;
 
 		rep.problem = c.stopped_in;
