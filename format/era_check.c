@@ -113,6 +113,7 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 {
 	struct check c = { .o = o, .res = res, .oldest_archived = UINT32_MAX, .bm = bm, .e = e };
 	uint64_t nr_unsafe = 0;
+	int cheap_safe;
 	struct era_visitor v = {
 		.ctx = &c, .superblock = on_sb, .writeset = on_writeset, .era_block = on_era_block,
 		.problem = on_problem, .count_refs = on_count_refs, .stopped = on_stopped,
@@ -148,7 +149,8 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 	}
 	/* The digest rule (era_digest.h): the cheap test first; only when it
 	 * fails, a second walk with a per-block map. */
-	if (!r && !era_digest_cheap_safe(c.oldest_archived != UINT32_MAX, c.oldest_archived, c.max_era)) {
+	cheap_safe = era_digest_cheap_safe(c.oldest_archived != UINT32_MAX, c.oldest_archived, c.max_era);
+	if (!r && !cheap_safe) {
 		struct era_digest_result dr;
 
 		r = era_digest_check(bm, ERA_SUPERBLOCK_LOCATION, &dr, e);
@@ -170,8 +172,7 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 		}
 	}
 	/* not the kernel's own form, but its digest keeps the meaning */
-	if (!r && !nr_unsafe && c.kernel_written && c.oldest_archived != UINT32_MAX && c.max_era > c.oldest_archived &&
-	    c.max_era <= c.current_era) {
+	if (!r && !nr_unsafe && c.kernel_written && !cheap_safe && c.max_era <= c.current_era) {
 		era_report_to(tally, &c, ERA_P_ERA_UNDIGESTED, PD_NO_BLOCK,
 			      "era array: origin block %llu has era %u, newer than the oldest archived writeset (era %u)",
 			      (unsigned long long)c.max_era_block, c.max_era, c.oldest_archived);
