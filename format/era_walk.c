@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../libpd/bitset.h"
+#include "../libpd/grow.h"
 #include "era_walk.h"
 
 struct walk {
@@ -102,7 +103,6 @@ static int ws_leaf(void *ctx, const struct pd_node *n)
 			continue;
 		}
 		if (w->nr_ws == w->cap_ws) {
-			size_t cap = w->cap_ws ? w->cap_ws * 2 : 16;
 			struct era_writeset_info *p;
 
 			if (w->nr_ws >= w->ws_limit) {
@@ -113,11 +113,10 @@ static int ws_leaf(void *ctx, const struct pd_node *n)
 				writesets_lost(w);
 				return r;
 			}
-			p = realloc(w->ws, cap * sizeof(*p));
+			p = pd_grow(w->ws, &w->cap_ws, w->nr_ws, sizeof(*p), 16);
 			if (!p)
 				return pd_fail(w->e, PD_E_NOMEM, n->block, "out of memory");
 			w->ws = p;
-			w->cap_ws = cap;
 		}
 		w->ws[w->nr_ws] = (struct era_writeset_info){ .era = (uint32_t)key };
 		era_disk_writeset_decode(pd_node_value(n, i), &w->ws[w->nr_ws].nr_bits, &w->ws[w->nr_ws].root);
@@ -152,6 +151,8 @@ static int walk_writesets(struct walk *w, int data)
 		return r;
 	/* the current writeset comes last: it belongs to the newest era */
 	if (data && w->sb.current_writeset_root && w->sb.location == ERA_SUPERBLOCK_LOCATION) {
+		struct era_writeset_info *p;
+
 		for (size_t i = 0; i < w->nr_ws; i++) {
 			if (w->ws[i].era == w->sb.current_era) {
 				r = problem(w, ERA_P_WS_CURRENT_DUP, w->sb.writeset_tree_root,
@@ -160,13 +161,10 @@ static int walk_writesets(struct walk *w, int data)
 					return r;
 			}
 		}
-		if (w->nr_ws == w->cap_ws) {
-			struct era_writeset_info *p = realloc(w->ws, (w->cap_ws + 1) * sizeof(*p));
-			if (!p)
-				return pd_fail(w->e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
-			w->ws = p;
-			w->cap_ws++;
-		}
+		p = pd_grow(w->ws, &w->cap_ws, w->nr_ws, sizeof(*p), 16);
+		if (!p)
+			return pd_fail(w->e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
+		w->ws = p;
 		w->ws[w->nr_ws++] = (struct era_writeset_info){
 			.era = w->sb.current_era, .nr_bits = w->sb.current_writeset_nr_bits,
 			.root = w->sb.current_writeset_root, .current = 1,
