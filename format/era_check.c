@@ -19,8 +19,7 @@ struct check {
 	struct pd_err *e;
 	struct era_refs refs;      /* references counted, for the space map */
 	uint64_t nr_said;          /* walk and space map problems above notes */
-	int stopped;               /* the walk stopped on an error ... */
-	enum era_problem_id stopped_in; /* ... in this part */
+	enum era_problem_id stopped_in; /* the part a walk stopped in, on an error */
 };
 
 static int tally(void *ctx, const struct pd_err *r)
@@ -58,7 +57,6 @@ static void on_stopped(void *ctx, enum era_problem_id part, const struct pd_err 
 {
 	struct check *c = ctx;
 
-	c->stopped = 1;
 	c->stopped_in = part;
 }
 
@@ -115,6 +113,7 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 {
 	struct check c = { .o = o, .res = res, .oldest_archived = UINT32_MAX, .bm = bm, .e = e };
 	uint64_t nr_unsafe = 0;
+	int cheap_safe;
 	struct era_visitor v = {
 		.ctx = &c, .superblock = on_sb, .writeset = on_writeset, .era_block = on_era_block,
 		.problem = on_problem, .count_refs = on_count_refs, .stopped = on_stopped,
@@ -131,12 +130,12 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 	r = era_walk(bm, &wo, &v, e);
 	if (!r && c.refs.counting) {
 		r = era_refs_compare(&c.refs, bm, &res->sb, e);
-		c.stopped = r && r != -PD_E_NOMEM && e && e->code;
 		c.stopped_in = ERA_P_SM;
 	}
 	/* Stopped by damage nothing has said (the visitor never stops the
-	 * walk, so the error is the walk's own): say it, once. */
-	if (r && c.stopped && c.refs.counting && !c.nr_said) {
+	 * walk, so the error is the walk's own; an error, not out of memory,
+	 * as the walker's stopped() is told): say it, once. */
+	if (r && r != -PD_E_NOMEM && e && e->code && c.refs.counting && !c.nr_said) {
 		struct pd_err rep = *e;
 
 		rep.problem = c.stopped_in;
@@ -150,7 +149,8 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 	}
 	/* The digest rule (era_digest.h): the cheap test first; only when it
 	 * fails, a second walk with a per-block map. */
-	if (!r && !era_digest_cheap_safe(c.oldest_archived != UINT32_MAX, c.oldest_archived, c.max_era)) {
+	cheap_safe = era_digest_cheap_safe(c.oldest_archived != UINT32_MAX, c.oldest_archived, c.max_era);
+	if (!r && !cheap_safe) {
 		struct era_digest_result dr;
 
 		r = era_digest_check(bm, ERA_SUPERBLOCK_LOCATION, &dr, e);
@@ -172,8 +172,7 @@ int era_check_metadata(struct pd_bm *bm, const struct era_check_opts *o, struct 
 		}
 	}
 	/* not the kernel's own form, but its digest keeps the meaning */
-	if (!r && !nr_unsafe && c.kernel_written && c.oldest_archived != UINT32_MAX && c.max_era > c.oldest_archived &&
-	    c.max_era <= c.current_era) {
+	if (!r && !nr_unsafe && c.kernel_written && !cheap_safe && c.max_era <= c.current_era) {
 		era_report_to(tally, &c, ERA_P_ERA_UNDIGESTED, PD_NO_BLOCK,
 			      "era array: origin block %llu has era %u, newer than the oldest archived writeset (era %u)",
 			      (unsigned long long)c.max_era_block, c.max_era, c.oldest_archived);

@@ -46,9 +46,9 @@ _Static_assert(offsetof(struct era_disk_sb, writeset_tree_root) == 200, "writese
 _Static_assert(offsetof(struct era_disk_sb, era_array_root) == 208, "era array");
 _Static_assert(offsetof(struct era_disk_sb, metadata_snap) == 216, "metadata snap");
 
-/* The most origin blocks, and so writeset bits, dm-era accepts
- * (valid_nr_blocks in dm-era-target.c): one limit for reading and writing. */
-#define ERA_MAX_NR_BITS ((1u << 31) - 1)
+/* A writeset has a bit per origin block: the same limit, for reading and
+ * writing. */
+#define ERA_MAX_NR_BITS ERA_MAX_NR_BLOCKS
 
 /* Writeset tree leaves: (era, writeset) entries per node. */
 #define ERA_WS_TREE_LEAF_ENTRIES pd_node_max_entries(sizeof(struct era_disk_writeset))

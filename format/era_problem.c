@@ -1,5 +1,6 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include "era_problem.h"
 
 /* Each problem once: id, tag, severity, structure, next step, text. */
@@ -80,8 +81,8 @@ const char *era_next_step_text(enum era_next_step step, const char *path, char *
 
 const char *era_report_structure(const struct pd_err *r, char *buf, unsigned size)
 {
-	if (r->has_key && era_problem_structure(r->problem)[0] == 'w' && r->problem != ERA_P_WS_TREE &&
-	    r->problem != ERA_P_WS_CURRENT_DUP) {
+	/* the table's column says which problems are in one writeset */
+	if (r->has_key && !strcmp(era_problem_structure(r->problem), "writeset")) {
 		snprintf(buf, size, "writeset of era %llu", (unsigned long long)r->key);
 		return buf;
 	}
@@ -113,4 +114,13 @@ int era_report_to(int (*fn)(void *ctx, const struct pd_err *r), void *ctx, enum 
 	vfinding(&r, id, block, fmt, ap);
 	va_end(ap);
 	return fn(ctx, &r);
+}
+
+int era_finding_stops(const struct pd_err *r, struct pd_err *e)
+{
+	if (e) {
+		*e = *r;
+		e->code = PD_E_CORRUPT;
+	}
+	return -PD_E_CORRUPT;
 }

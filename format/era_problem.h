@@ -75,5 +75,8 @@ void era_finding(struct pd_err *r, enum era_problem_id id, uint64_t block, const
  * what fn returns. */
 int era_report_to(int (*fn)(void *ctx, const struct pd_err *r), void *ctx, enum era_problem_id id,
 		  uint64_t block, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A finding that stops a walk is its error: e (may be NULL) becomes r with
+ * code PD_E_CORRUPT (whatever read found it). Returns -PD_E_CORRUPT. */
+int era_finding_stops(const struct pd_err *r, struct pd_err *e);
 
 #endif

@@ -58,14 +58,10 @@ static void f_writesets_lost(void *ctx)
 	struct filt *f = ctx;
 
 	if (!f->writesets_lost) {
-		struct pd_err rep;
-
 		f->writesets_lost = 1;
-		era_finding(&rep, ERA_P_WS_TREE, PD_NO_BLOCK,
-			    "writesets lost: every block is given the current era %u so no write is missed",
-			    f->sb.current_era);
-		if (f->pass == P_EMIT && f->out->problem)
-			f->out->problem(f->out->ctx, &rep);
+		era_report_to(f_problem, f, ERA_P_WS_TREE, PD_NO_BLOCK,
+			      "writesets lost: every block is given the current era %u so no write is missed",
+			      f->sb.current_era);
 	}
 }
 
@@ -134,13 +130,10 @@ static int f_writeset(void *ctx, const struct era_writeset_info *ws, const uint6
 	int damaged = f->bitset_damaged, r;
 
 	f->bitset_damaged = 0;
-	if (ws->era > f->sb.current_era) {
-		struct pd_err rep;
-		era_finding(&rep, ERA_P_WS_ERA_FUTURE, ws->root,
-			    "writeset for era %u dropped: newer than the current era %u",
-			    ws->era, f->sb.current_era);
-		return f_problem(f, &rep);
-	}
+	if (ws->era > f->sb.current_era)
+		return era_report_to(f_problem, f, ERA_P_WS_ERA_FUTURE, ws->root,
+				     "writeset for era %u dropped: newer than the current era %u",
+				     ws->era, f->sb.current_era);
 	if (damaged && ws->nr_bits < f->sb.nr_blocks) {
 		/* Its size may be what was damaged: every block past the bits it
 		 * still has may have been written in its era too. */

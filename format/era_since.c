@@ -18,11 +18,7 @@ static int on_problem(void *ctx, const struct pd_err *r)
 		v->o->report(v->o->ctx, r);
 	if (era_problem_info(r->problem)->severity == ERA_SEV_INFO)
 		return 0;
-	if (v->e) { /* the finding is the error */
-		*v->e = *r;
-		v->e->code = PD_E_CORRUPT;
-	}
-	return -PD_E_CORRUPT;
+	return era_finding_stops(r, v->e);
 }
 
 static int on_sb(void *ctx, const struct era_sb *sb)
@@ -40,8 +36,8 @@ static int on_writeset(void *ctx, const struct era_writeset_info *ws, const uint
 	uint64_t n = ws->nr_bits < v->nr_blocks ? ws->nr_bits : v->nr_blocks;
 	uint64_t nw = n / 64;
 
-	if (ws->era < v->o->written_since)
-		return 0;
+	/* older writesets never come: want_writeset skips them (nothing is
+	 * counted here, so the walker always asks it) */
 	for (uint64_t i = 0; i < nw; i++)
 		v->marked[i] |= words[i];
 	if (n & 63)

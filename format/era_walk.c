@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "../libpd/bitset.h"
+#include "../libpd/grow.h"
 #include "era_walk.h"
 
 struct walk {
@@ -40,7 +41,7 @@ static int say_to(void *ctx, const struct pd_err *r)
 	return say(ctx, &rep);
 }
 
-#define problem(w, ...) era_report_to(say_to, (w), __VA_ARGS__)
+#define finding(w, ...) era_report_to(say_to, (w), __VA_ARGS__)
 
 /* The walker's findings a repair decides on, told as such. */
 static void writesets_lost(struct walk *w)
@@ -94,7 +95,7 @@ static int ws_leaf(void *ctx, const struct pd_node *n)
 		int r;
 
 		if (key > UINT32_MAX) {
-			r = problem(w, ERA_P_WS_TREE, n->block, "writeset tree: era key %llu does not fit 32 bits",
+			r = finding(w, ERA_P_WS_TREE, n->block, "writeset tree: era key %llu does not fit 32 bits",
 				    (unsigned long long)key);
 			writesets_lost(w);
 			if (r)
@@ -102,22 +103,20 @@ static int ws_leaf(void *ctx, const struct pd_node *n)
 			continue;
 		}
 		if (w->nr_ws == w->cap_ws) {
-			size_t cap = w->cap_ws ? w->cap_ws * 2 : 16;
 			struct era_writeset_info *p;
 
 			if (w->nr_ws >= w->ws_limit) {
 				/* said like any damage; the walk goes on without them */
 				w->ws_overflow = 1;
-				r = problem(w, ERA_P_WS_TREE, n->block,
+				r = finding(w, ERA_P_WS_TREE, n->block,
 					    "writeset tree: more entries than the device can hold");
 				writesets_lost(w);
 				return r;
 			}
-			p = realloc(w->ws, cap * sizeof(*p));
+			p = pd_grow(w->ws, &w->cap_ws, w->nr_ws, sizeof(*p), 16);
 			if (!p)
 				return pd_fail(w->e, PD_E_NOMEM, n->block, "out of memory");
 			w->ws = p;
-			w->cap_ws = cap;
 		}
 		w->ws[w->nr_ws] = (struct era_writeset_info){ .era = (uint32_t)key };
 		era_disk_writeset_decode(pd_node_value(n, i), &w->ws[w->nr_ws].nr_bits, &w->ws[w->nr_ws].root);
@@ -152,21 +151,20 @@ static int walk_writesets(struct walk *w, int data)
 		return r;
 	/* the current writeset comes last: it belongs to the newest era */
 	if (data && w->sb.current_writeset_root && w->sb.location == ERA_SUPERBLOCK_LOCATION) {
+		struct era_writeset_info *p;
+
 		for (size_t i = 0; i < w->nr_ws; i++) {
 			if (w->ws[i].era == w->sb.current_era) {
-				r = problem(w, ERA_P_WS_CURRENT_DUP, w->sb.writeset_tree_root,
+				r = finding(w, ERA_P_WS_CURRENT_DUP, w->sb.writeset_tree_root,
 					    "writeset tree holds era %u, which is the current era", w->sb.current_era);
 				if (r)
 					return r;
 			}
 		}
-		if (w->nr_ws == w->cap_ws) {
-			struct era_writeset_info *p = realloc(w->ws, (w->cap_ws + 1) * sizeof(*p));
-			if (!p)
-				return pd_fail(w->e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
-			w->ws = p;
-			w->cap_ws++;
-		}
+		p = pd_grow(w->ws, &w->cap_ws, w->nr_ws, sizeof(*p), 16);
+		if (!p)
+			return pd_fail(w->e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
+		w->ws = p;
 		w->ws[w->nr_ws++] = (struct era_writeset_info){
 			.era = w->sb.current_era, .nr_bits = w->sb.current_writeset_nr_bits,
 			.root = w->sb.current_writeset_root, .current = 1,
@@ -178,7 +176,7 @@ static int walk_writesets(struct walk *w, int data)
 
 		w->cur_ws = ws;
 		if (!ws->current && ws->era > w->sb.current_era) {
-			r = problem(w, ERA_P_WS_ERA_FUTURE, w->sb.writeset_tree_root,
+			r = finding(w, ERA_P_WS_ERA_FUTURE, w->sb.writeset_tree_root,
 				    "archived writeset for era %u, but the current era is %u", ws->era,
 				    w->sb.current_era);
 			writesets_lost(w);
@@ -186,7 +184,7 @@ static int walk_writesets(struct walk *w, int data)
 				goto out;
 		}
 		if (ws->nr_bits > ERA_MAX_NR_BITS) {
-			r = problem(w, ERA_P_WS_TOO_LARGE, ws->root,
+			r = finding(w, ERA_P_WS_TOO_LARGE, ws->root,
 				    "writeset for era %u claims %u bits, more than dm-era allows (%u)", ws->era,
 				    ws->nr_bits, ERA_MAX_NR_BITS);
 			writesets_lost(w);
@@ -195,7 +193,7 @@ static int walk_writesets(struct walk *w, int data)
 			continue;
 		}
 		if (!bitset_fits(w, ws->nr_bits)) {
-			r = problem(w, ERA_P_WS_TOO_LARGE, ws->root,
+			r = finding(w, ERA_P_WS_TOO_LARGE, ws->root,
 				    "writeset for era %u claims %u bits, more than the metadata device can hold",
 				    ws->era, ws->nr_bits);
 			writesets_lost(w);
@@ -204,7 +202,7 @@ static int walk_writesets(struct walk *w, int data)
 			continue;
 		}
 		if (ws->nr_bits != w->sb.nr_blocks) {
-			r = problem(w, ERA_P_WS_NR_BITS, ws->root, "writeset for era %u has %u bits but the origin has %u blocks",
+			r = finding(w, ERA_P_WS_NR_BITS, ws->root, "writeset for era %u has %u bits but the origin has %u blocks",
 				    ws->era, ws->nr_bits, w->sb.nr_blocks);
 			if (r)
 				goto out;
@@ -277,11 +275,8 @@ static int walk_era_array(struct walk *w, int data)
 	};
 	int r;
 
-	if (pd_array_blocks(w->sb.nr_blocks, 4) > pd_bm_nr_blocks(w->bm)) {
-		return problem(w, ERA_P_ERA_ARRAY, w->sb.location,
-			       "era array of %u entries cannot fit the metadata device", w->sb.nr_blocks) ?:
-		       -PD_E_CORRUPT;
-	}
+	/* nr_blocks fits the device: era_sb_read refuses a superblock whose
+	 * era array could not (every superblock walked comes through it) */
 	w->phase = ERA_P_ERA_ARRAY;
 	if (data && w->v->era_array_begin) {
 		r = w->v->era_array_begin(w->v->ctx, w->sb.nr_blocks);
@@ -307,7 +302,7 @@ static int walk_snapshot(struct walk *w)
 	r = era_sb_read(w->bm, live.metadata_snap, &w->sb, &d);
 	if (r) {
 		w->sb = live;
-		return problem(w, ERA_P_SNAP_SB, live.metadata_snap, "metadata snapshot: %s", d.msg);
+		return finding(w, ERA_P_SNAP_SB, live.metadata_snap, "metadata snapshot: %s", d.msg);
 	}
 	r = walk_writesets(w, 0);
 	if (!r)
@@ -331,7 +326,7 @@ int era_walk(struct pd_bm *bm, const struct era_walk_opts *opts, const struct er
 
 		rep.problem = opts->sb_location ? ERA_P_SNAP_SB : ERA_P_SB;
 		if (v->problem)
-			(v->problem)(v->ctx, &rep); /* the member, not the macro */
+			v->problem(v->ctx, &rep);
 		if (e)
 			*e = d;
 		return r;

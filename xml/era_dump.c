@@ -25,13 +25,8 @@ static int on_problem(void *ctx, const struct pd_err *r)
 	struct dump *d = ctx;
 	enum era_severity sev = era_problem_info(r->problem)->severity;
 
-	if (sev != ERA_SEV_INFO && !d->o->repair) { /* stops the dump: said once, by the caller */
-		if (d->e) {
-			*d->e = *r;
-			d->e->code = PD_E_CORRUPT;
-		}
-		return -PD_E_CORRUPT;
-	}
+	if (sev != ERA_SEV_INFO && !d->o->repair) /* stops the dump: said once, by the caller */
+		return era_finding_stops(r, d->e);
 	if (d->o->report)
 		d->o->report(d->o->ctx, r);
 	return 0;
