@@ -300,8 +300,7 @@ int era_build_writeset_words(struct era_builder *b, const uint64_t *words, struc
 	for (uint64_t i = 0; i + 1 < n; i++)
 		b->cur.bits[i] |= words[i];
 	if (n)
-		b->cur.bits[n - 1] |= words[n - 1] & (b->given_nr_bits & 63 ? (1ull << (b->given_nr_bits & 63)) - 1
-									 : ~0ull);
+		b->cur.bits[n - 1] |= words[n - 1] & pd_bitset_last_mask(b->given_nr_bits);
 	b->cur.next_bit = b->cur.nr_bits;
 	return 0;
 }

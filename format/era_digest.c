@@ -32,8 +32,8 @@ void era_digest_map_add(struct era_digest_map *m, uint32_t era, uint32_t nr_bits
 	for (uint64_t i = 0; i < nw; i++) {
 		uint64_t w = words[i];
 
-		if (i + 1 == nw && (n & 63))
-			w &= (1ull << (n & 63)) - 1;
+		if (i + 1 == nw)
+			w &= pd_bitset_last_mask(n);
 		m->marked[i] |= w;
 		while (w) {
 			/* later (newer) writesets overwrite, as the digest does */

@@ -41,7 +41,7 @@ int era_logical_add(struct era_logical *l, const struct era_writeset_info *ws, c
 		return pd_fail(e, PD_E_NOMEM, PD_NO_BLOCK, "out of memory");
 	memcpy(k->words, words, nw * 8);
 	if (n & 63)
-		k->words[nw - 1] &= (1ull << (n & 63)) - 1;
+		k->words[nw - 1] &= pd_bitset_last_mask(n);
 	for (uint64_t i = 0; i < nw; i++)
 		l->any[i] |= k->words[i];
 	l->nr_ws++;

@@ -145,7 +145,7 @@ static int f_writeset(void *ctx, const struct era_writeset_info *ws, const uint6
 		if (ws->nr_bits & 63)
 			all[old - 1] |= ~0ull << (ws->nr_bits & 63);
 		if (f->sb.nr_blocks & 63)
-			all[nw - 1] &= (1ull << (f->sb.nr_blocks & 63)) - 1;
+			all[nw - 1] &= pd_bitset_last_mask(f->sb.nr_blocks);
 		w.nr_bits = f->sb.nr_blocks;
 		words = all;
 	}

@@ -41,7 +41,7 @@ static int on_writeset(void *ctx, const struct era_writeset_info *ws, const uint
 	for (uint64_t i = 0; i < nw; i++)
 		v->marked[i] |= words[i];
 	if (n & 63)
-		v->marked[nw] |= words[nw] & ((1ull << (n & 63)) - 1);
+		v->marked[nw] |= words[nw] & pd_bitset_last_mask(n);
 	return 0;
 }
 
@@ -117,8 +117,8 @@ int era_bit_runs(const uint64_t *words, uint64_t nr_bits,
 		uint64_t w = words[i];
 		uint64_t base = i * 64;
 
-		if (i + 1 == nw && (nr_bits & 63))
-			w &= (1ull << (nr_bits & 63)) - 1;
+		if (i + 1 == nw)
+			w &= pd_bitset_last_mask(nr_bits);
 		/* whole words of ones or zeros are common: skip them fast */
 		if (in_run && w == ~0ull)
 			continue;

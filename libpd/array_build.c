@@ -140,8 +140,8 @@ int pd_bitset_build_held(struct pd_writer *w, const uint64_t *words, uint64_t he
 		for (uint64_t j = 0; j < k; j++)
 			buf[j] = htole64(words[i + j]);
 		/* bits past those held stay clear on disk */
-		if (i + k == n_held && (held & 63))
-			buf[k - 1] &= htole64((1ull << (held & 63)) - 1);
+		if (i + k == n_held)
+			buf[k - 1] &= htole64(pd_bitset_last_mask(held));
 		r = pd_array_builder_push(&a, buf, k, e);
 		i += k;
 	}

@@ -5,6 +5,12 @@
 #include "array.h"
 
 static inline uint64_t pd_bitset_words(uint64_t nr_bits) { return (nr_bits + 63) / 64; }
+/* The valid bits of a bitset's last word (all of it when nr_bits is a
+ * multiple of 64): bits past nr_bits are never counted. */
+static inline uint64_t pd_bitset_last_mask(uint64_t nr_bits)
+{
+	return nr_bits & 63 ? (1ull << (nr_bits & 63)) - 1 : ~0ull;
+}
 static inline int pd_bit_test(const uint64_t *w, uint64_t i) { return (w[i >> 6] >> (i & 63)) & 1; }
 static inline void pd_bit_set(uint64_t *w, uint64_t i) { w[i >> 6] |= 1ull << (i & 63); }
 
